@@ -1,0 +1,303 @@
+"""`policyqa`: index, search and evaluate from the command line.
+
+Each command checks its input, calls one library function, turns library
+errors into a one-line message in Chinese, and prints plain text or JSON.
+Settings come from flags, falling back to environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from indexer.build import BuildError, BuildReport, build_index
+from indexer.embed import ModelError
+from indexer.store import IndexProblem
+
+from .evaluate import GoldFileError
+from .retrieve import Filters, QueryError, Searcher, SearchResult
+
+DEFAULT_INDEX = "index"
+DEFAULT_CORPUS = "corpus"
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as is, exit status 1."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name) or default
+
+
+# --- output helpers ---------------------------------------------------------------
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _progress_printer():
+    """A tqdm bar per stage on stderr (only on a terminal)."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="项", file=sys.stderr,
+                                     disable=None, leave=False, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# --- commands ----------------------------------------------------------------------
+
+def cmd_index(args) -> int:
+    corpus = Path(args.corpus or _env("POLICYQA_CORPUS", DEFAULT_CORPUS))
+    report = build_index(corpus, Path(args.index), model=args.model, rebuild=args.rebuild,
+                         progress=None if args.json else _progress_printer())
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(_format_report(report))
+    return 0
+
+
+def _format_report(r: BuildReport) -> str:
+    lines = []
+    if r.up_to_date:
+        lines.append(f"索引已是最新：{r.index_dir}（{r.documents} 个文档，{r.sections} 个章节，{r.chunks} 个文本块）")
+    else:
+        lines.append(f"已建立索引：{r.index_dir}")
+        lines.append(f"  文档 {r.documents} 个，章节 {r.sections} 个，文本块 {r.chunks} 个")
+        changes = [f"新增 {len(r.added)}", f"更新 {len(r.changed)}", f"删除 {len(r.removed)}", f"未变 {r.unchanged}"]
+        lines.append("  文件：" + "，".join(changes))
+        lines.append(f"  向量：新计算 {r.embedded} 个，复用 {r.reused} 个；用时 {r.seconds:.1f} 秒")
+        for label, names in (("新增", r.added), ("更新", r.changed), ("删除", r.removed)):
+            for name in names:
+                lines.append(f"  {label}：{name}")
+    if r.skipped:
+        lines.append(f"  跳过 {len(r.skipped)} 个文件：")
+        for s in r.skipped:
+            lines.append(f"    {s.source}：{s.reason}")
+    return "\n".join(lines)
+
+
+def _filters(args) -> Filters:
+    years = set()
+    for y in args.year or []:
+        if not str(y).isdigit():
+            raise UserError(f"年份应为数字，例如 --year 2023（收到“{y}”）")
+        years.add(int(y))
+    return Filters(years=years, regions=set(args.region or []), docs=set(args.doc or []))
+
+
+def _searcher(args) -> Searcher:
+    from .index import load_index
+
+    return Searcher(load_index(Path(args.index), model=args.model))
+
+
+def cmd_search(args) -> int:
+    if args.batch:
+        return _search_batch(args)
+    if args.query is None:
+        raise UserError("请给出查询内容，例如：policyqa search 发展党员有哪些要求")
+    query = args.query.strip()
+    if not query:
+        raise UserError("查询内容为空，请输入要搜索的问题或关键词")
+    searcher = _searcher(args)
+    results = searcher.search(query, k=args.k, filters=_filters(args))
+    if args.json:
+        _print_json(search_json(query, results))
+    else:
+        print(format_results(query, results))
+    return 0
+
+
+def search_json(query: str, results: list[SearchResult]) -> dict:
+    return {"query": query, "results": [r.to_json() for r in results]}
+
+
+def format_results(query: str, results: list[SearchResult]) -> str:
+    from .highlight import mark, query_terms, snippet
+
+    if not results:
+        return f"没有找到与“{query}”相关的内容。"
+    terms = query_terms(query)
+    on, off = ("\033[1;33m", "\033[0m") if _color() else ("【", "】")
+    out = []
+    for r in results:
+        path = " › ".join([r.title, *r.section_path])
+        meta = " · ".join(str(x) for x in (f"得分 {r.score:.2f}", r.year, r.region, r.source) if x)
+        text, _ = snippet(r.text, terms)
+        out.append(f"{r.rank}. {path}\n   {meta}\n   {mark(text, terms, on, off)}")
+    return "\n\n".join(out)
+
+
+def read_batch(path: Path) -> list[tuple[int, str | None, str | None]]:
+    """(line number, question, error) for each non-blank line of a batch file."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"无法读取批量查询文件 {path}：{e.strerror or e}") from e
+    items = []
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8").lstrip("\ufeff").strip()
+        except UnicodeDecodeError:
+            items.append((n, None, "不是合法的 UTF-8 文本"))
+            continue
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                items.append((n, None, "不是合法的 JSON"))
+                continue
+            question = obj.get("question") if isinstance(obj, dict) else None
+            if not isinstance(question, str) or not question.strip():
+                items.append((n, None, "缺少 question 字段"))
+                continue
+            items.append((n, question.strip(), None))
+        else:
+            items.append((n, line, None))
+    return items
+
+
+def _search_batch(args) -> int:
+    items = read_batch(Path(args.batch))
+    if not items:
+        raise UserError(f"批量查询文件 {args.batch} 中没有查询")
+    searcher = _searcher(args)
+    filters = _filters(args)
+    answered = 0
+    for line, question, error in items:
+        if error is None:
+            try:
+                results = searcher.search(question, k=args.k, filters=filters)
+            except QueryError as e:
+                error = str(e)
+        if error is not None:
+            print(f"第 {line} 行：{error}", file=sys.stderr)
+            if args.json:
+                _print_json({"line": line, "query": question, "error": error, "results": []})
+            continue
+        answered += 1
+        if args.json:
+            _print_json({"line": line, **search_json(question, results)})
+        else:
+            print(f"# {question}\n{format_results(question, results)}\n")
+    return 0 if answered else 1
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, load_gold
+
+    items = load_gold(Path(args.gold))
+    summary, scores = evaluate(_searcher(args), items)
+    if args.json:
+        _print_json({**summary, "questions": [s.__dict__ for s in scores] if args.verbose else None})
+        return 0
+    o = summary["overall"]
+    print(f"{args.gold}：{o['questions']} 个问题")
+    print(f"  recall@5 {o['recall@5']:.4f}   hit@5 {o['hit@5']:.4f}   MRR@10 {o['mrr@10']:.4f}")
+    for t, g in summary["by_type"].items():
+        print(f"  {t:<18} n={g['questions']:<3} recall@5 {g['recall@5']:.4f}   hit@5 {g['hit@5']:.4f}   MRR@10 {g['mrr@10']:.4f}")
+    if args.verbose:
+        for s in scores:
+            if s.recall5 < 1 or s.rr10 < 1:
+                print(f"  未满分 {s.id} [{s.type}] {s.question}：金标准名次 {s.found_ranks}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import ui
+
+    ui.serve(index_dir=Path(args.index), host=args.host, port=args.port, model=args.model)
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="policyqa", description="中文政策文件的语义检索与问答")
+    sub = p.add_subparsers(dest="command", metavar="命令")
+
+    def common(sp):
+        sp.add_argument("--index", default=_env("POLICYQA_INDEX", DEFAULT_INDEX),
+                        help="索引文件夹（默认 $POLICYQA_INDEX 或 ./index）")
+        sp.add_argument("--model", default=_env("POLICYQA_MODEL"),
+                        help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
+
+    sp = sub.add_parser("index", help="建立或更新索引")
+    sp.add_argument("corpus", nargs="?", help="文档文件夹（默认 $POLICYQA_CORPUS 或 ./corpus）")
+    common(sp)
+    sp.add_argument("--rebuild", action="store_true", help="全部重建")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出摘要")
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("search", help="检索")
+    sp.add_argument("query", nargs="?", help="查询内容")
+    common(sp)
+    sp.add_argument("-k", type=int, default=5, help="返回结果数（默认 5）")
+    sp.add_argument("--year", action="append", help="按年份筛选，可重复")
+    sp.add_argument("--region", action="append", help="按地区筛选，可重复")
+    sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+    sp.add_argument("--batch", help="批量查询：JSONL 文件（question 字段）或每行一个查询")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser("eval", help="在标注问题上评测检索质量")
+    sp.add_argument("gold", help="标注文件（JSONL）")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("-v", "--verbose", action="store_true", help="列出未满分的问题")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("serve", help="启动网页界面")
+    common(sp)
+    sp.add_argument("--host", default=_env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认 127.0.0.1）")
+    sp.add_argument("--port", type=int, default=int(_env("POLICYQA_PORT", "7860")), help="端口（默认 7860）")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
+        parser.error("-k 必须大于 0")
+    try:
+        return args.func(args)
+    except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError) as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except Exception as e:  # no traceback reaches a user unless asked for
+        if os.environ.get("POLICYQA_DEBUG"):
+            raise
+        print(f"内部错误：{type(e).__name__}: {e}（设置 POLICYQA_DEBUG=1 可查看详情）", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""An index directory loaded for searching: FAISS, BM25, and the rows that map
+chunks to sections and documents."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer import store
+from indexer.store import DocumentRow, IndexDamaged, SectionRow
+
+
+@dataclass
+class PolicyIndex:
+    path: Path
+    manifest: dict
+    store: store.Store
+    dense: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+    chunk_doc: np.ndarray
+    chunk_section: np.ndarray
+    documents: list[DocumentRow]
+    sections: list[SectionRow]
+
+    @property
+    def model_name(self) -> str:
+        return self.manifest.get("model", {}).get("name", "")
+
+    @property
+    def size(self) -> int:
+        return len(self.chunk_doc)
+
+    def document(self, doc_id: str) -> DocumentRow | None:
+        for d in self.documents:
+            if d.doc_id == doc_id:
+                return d
+        return None
+
+    def section_by_id(self, section_id: str) -> SectionRow | None:
+        doc_id, _, key = section_id.partition("#")
+        doc = self.document(doc_id)
+        if doc is None:
+            return None
+        for s in self.sections:
+            if s.doc_row == doc.row and s.key == key:
+                return s
+        return None
+
+    def section_id(self, section: SectionRow) -> str:
+        return f"{self.documents[section.doc_row].doc_id}#{section.key}"
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_index(path: Path, model: str | None = None) -> PolicyIndex:
+    """Load and check an index; IndexProblem subclasses say what is wrong and what to run."""
+    path = Path(path)
+    manifest = store.read_manifest(path)
+    store.check_model(path, manifest, model)
+    store.check_files(path, manifest)
+    db = store.Store(path / store.DB)
+    try:
+        dense = _load_faiss(path / store.DENSE)
+        bm25 = _load_bm25(path / store.BM25_DIR)
+        chunk_doc, chunk_section = db.chunk_rows()
+        documents = db.documents()
+        sections = db.sections()
+    except IndexDamaged:
+        db.close()
+        raise
+    except Exception as e:
+        db.close()
+        raise IndexDamaged(f"索引 {path} 已损坏（{type(e).__name__}: {e}）。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}") from e
+    expected = manifest.get("counts", {}).get("chunks")
+    if dense.ntotal != len(chunk_doc) or (expected is not None and expected != len(chunk_doc)):
+        db.close()
+        raise IndexDamaged(f"索引 {path} 的向量数与文本块数不一致。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}")
+    return PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
+
+
+def _load_faiss(path: Path):
+    import faiss
+
+    return faiss.read_index(str(path))
+
+
+def _load_bm25(path: Path):
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.ERROR)
+    with contextlib.redirect_stderr(io.StringIO()):
+        return bm25s.BM25.load(str(path), show_progress=False)

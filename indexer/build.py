@@ -1,0 +1,395 @@
+"""Build or update an index directory from a corpus folder.
+
+Incremental by content hash: unchanged files keep their rows and vectors, new
+and changed files are parsed and embedded, deleted files drop out. Vectors are
+also reused for any chunk whose embedded text is unchanged. Everything is
+written to a staging directory and swapped in at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+from .chunk import MAX_CHARS, OVERLAP, chunk_document
+from .embed import DEFAULT_MODEL, Embedder, load_embedder
+from .parse import parse_text
+from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_text
+from .records import ParsedDocument
+from .tokenize import tokenize
+
+VERSION = "0.1.0"
+# Bump when cleaning, structure or chunking changes what a file turns into.
+PIPELINE_VERSION = 1
+BM25_PARAMS = {"k1": 1.2, "b": 0.75}
+EMBED_BATCH = 32
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildError(Exception):
+    """The build could not produce an index; the previous one is untouched."""
+
+
+@dataclass
+class BuildReport:
+    index_dir: str
+    documents: int = 0
+    sections: int = 0
+    chunks: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    characters: int = 0  # characters of the documents parsed in this run
+    seconds: float = 0.0
+    up_to_date: bool = False
+    model: str = ""
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "skipped"}
+        d["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
+        return d
+
+
+def doc_id_for(source: str) -> str:
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:10]
+
+
+def embed_text(title: str, path: list[str], text: str) -> str:
+    """What the model and BM25 see: the title and heading path give a chunk its context."""
+    return f"{title}\n{' › '.join(path)}\n{text}"
+
+
+def _settings(model: str, max_chars: int, overlap: int) -> dict:
+    return {"pipeline": PIPELINE_VERSION, "model": model, "max_chars": max_chars, "overlap": overlap,
+            "bm25": BM25_PARAMS}
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def build_index(
+    corpus: Path,
+    index_dir: Path,
+    model: str | None = None,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    max_chars: int = MAX_CHARS,
+    overlap: int = OVERLAP,
+) -> BuildReport:
+    started = time.monotonic()
+    corpus, index_dir = Path(corpus), Path(index_dir)
+    progress = progress or _noop
+    model = embedder.name if embedder else (model or DEFAULT_MODEL)
+    if not corpus.is_dir():
+        raise BuildError(f"找不到文档文件夹：{corpus}")
+    report = BuildReport(str(index_dir), model=model)
+    with store.build_lock(index_dir):
+        files, skipped = discover(corpus)
+        report.skipped = list(skipped)
+        old = _previous(index_dir)
+        settings = _settings(model, max_chars, overlap)
+        same_settings = old is not None and old.get("settings") == settings and not rebuild
+        if same_settings and _unchanged(old, files, skipped):
+            report.up_to_date = True
+            _fill_counts(report, old)
+            report.unchanged = len(files)
+            report.skipped = [SkippedFile(s["source"], s["reason"]) for s in old.get("skipped", [])]
+            report.seconds = time.monotonic() - started
+            return report
+        builder = _Builder(corpus, index_dir, old if same_settings else None, old, settings, model,
+                           embedder, progress, max_chars, overlap, report)
+        builder.run(files)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _previous(index_dir: Path) -> dict | None:
+    try:
+        manifest = store.read_manifest(index_dir)
+        store.check_files(index_dir, manifest)
+        return manifest
+    except store.IndexProblem:
+        return None
+
+
+def _unchanged(old: dict, files: list[CorpusFile], skipped: list[SkippedFile]) -> bool:
+    current = {f.source: f.sha256 for f in files}
+    known = {s: v["sha256"] for s, v in old.get("files", {}).items()}
+    known.update({s["source"]: s.get("sha256", "") for s in old.get("skipped", []) if s.get("sha256")})
+    return current == known and not any(s.source not in {x["source"] for x in old.get("skipped", [])} for s in skipped)
+
+
+def _fill_counts(report: BuildReport, manifest: dict) -> None:
+    counts = manifest.get("counts", {})
+    report.documents = counts.get("documents", 0)
+    report.sections = counts.get("sections", 0)
+    report.chunks = counts.get("chunks", 0)
+
+
+class _Builder:
+    def __init__(self, corpus, index_dir, reusable, previous, settings, model, embedder, progress,
+                 max_chars, overlap, report):
+        self.corpus = corpus
+        self.index_dir = index_dir
+        self.reusable = reusable  # the old manifest, if its rows may be copied
+        self.previous = previous  # the old manifest, for change reports and the vector cache
+        self.settings = settings
+        self.model = model
+        self.embedder = embedder
+        self.progress = progress
+        self.max_chars = max_chars
+        self.overlap = overlap
+        self.report = report
+        self.files_manifest: dict[str, dict] = {}
+        self.rows = {"documents": 0, "sections": 0, "chunks": 0}
+        self.dimension = 0
+        self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
+                                             for s in report.skipped]
+
+    def run(self, files: list[CorpusFile]) -> None:
+        staging = store.new_staging_dir(self.index_dir)
+        try:
+            self._write(staging, files)
+            store.swap_in(staging, self.index_dir)
+        except OSError as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            if store.is_disk_error(e):
+                raise BuildError(f"写入索引失败（{e.strerror}）：原索引保持不变") from e
+            raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    # -- staging -----------------------------------------------------------------
+
+    def _write(self, staging: Path, files: list[CorpusFile]) -> None:
+        db = sqlite3.connect(staging / store.DB)
+        db.executescript(store.SCHEMA)
+        old_db = self._open_old_db()
+        needs: list[tuple[int, str]] = []  # (chunk row, embed hash) for every chunk
+        prev_files = (self.previous or {}).get("files", {})
+        for n, f in enumerate(files):
+            self.progress("解析", n, len(files))
+            old_entry = (self.reusable or {}).get("files", {}).get(f.source)
+            if old_entry and old_entry["sha256"] == f.sha256 and old_db is not None:
+                self._copy_document(db, old_db, old_entry["doc_id"], f, needs)
+                self.report.unchanged += 1
+                continue
+            try:
+                doc = parse_text(read_text(f.path), f.source)
+            except UnreadableFile as e:
+                self._skip(f, str(e))
+                continue
+            except Exception as e:  # a parser bug must not sink the whole corpus
+                self._skip(f, f"解析失败：{type(e).__name__}: {e}")
+                continue
+            self._insert_document(db, doc, f, needs)
+            self.report.characters += len(doc.text)
+            (self.report.changed if f.source in prev_files else self.report.added).append(f.source)
+        self.progress("解析", len(files), len(files))
+        self.report.removed = sorted(set(prev_files) - {f.source for f in files})
+        if not self.files_manifest:
+            raise BuildError("没有可索引的文档" + ("：" + "；".join(f"{s.source}（{s.reason}）" for s in self.report.skipped[:5]) if self.report.skipped else ""))
+        db.commit()
+        vectors = self._embed(db, staging, needs)
+        self._write_dense(staging, vectors)
+        self._write_bm25(db, staging)
+        self._count(db)
+        db.close()
+        if old_db is not None:
+            old_db.close()
+        store.write_manifest(staging, self._manifest())
+
+    def _open_old_db(self) -> sqlite3.Connection | None:
+        if self.previous is None:
+            return None
+        try:
+            return sqlite3.connect(f"file:{self.index_dir / store.DB}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return None
+
+    def _next(self, table: str) -> int:
+        row = self.rows[table]
+        self.rows[table] += 1
+        return row
+
+    def _skip(self, f: CorpusFile, reason: str) -> None:
+        self.report.skipped.append(SkippedFile(f.source, reason, f.sha256))
+        self.skipped_manifest.append({"source": f.source, "reason": reason, "sha256": f.sha256})
+
+    def _insert_document(self, db, doc: ParsedDocument, f: CorpusFile, needs) -> None:
+        m = doc.meta
+        doc_id = doc_id_for(f.source)
+        doc_row = self._next("documents")
+        db.execute(
+            "INSERT INTO documents (row, doc_id, source, sha256, title, org, doc_number, date, year, region,"
+            " doc_type, n_sections, text, removed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (doc_row, doc_id, f.source, f.sha256, m.title, m.org, m.doc_number, m.date, m.year, m.region,
+             m.doc_type, len(doc.sections), doc.text, json.dumps(doc.removed, ensure_ascii=False)),
+        )
+        section_rows = {}
+        for s in doc.sections:
+            section_rows[s.key] = self._next("sections")
+            db.execute(
+                "INSERT INTO sections (row, doc_row, key, path, start, end, parent, has_children)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (section_rows[s.key], doc_row, s.key, json.dumps(s.path, ensure_ascii=False), s.start, s.end,
+                 s.parent, int(s.has_children)),
+            )
+        chunks = chunk_document(doc, self.max_chars, self.overlap)
+        paths = {s.key: s.path for s in doc.sections}
+        for ch in chunks:
+            text_for_model = embed_text(m.title, paths[ch.section_key], ch.text)
+            row, digest = self._next("chunks"), self._hash(text_for_model)
+            db.execute(
+                "INSERT INTO chunks (row, doc_row, section_row, start, end, text, tokens, embed_hash)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (row, doc_row, section_rows[ch.section_key], ch.start, ch.end, ch.text,
+                 " ".join(tokenize(text_for_model)), digest),
+            )
+            needs.append((row, digest))
+        self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": m.title,
+                                         "sections": len(doc.sections), "chunks": len(chunks)}
+
+    def _copy_document(self, db, old_db, doc_id: str, f: CorpusFile, needs) -> None:
+        cols = "doc_id, source, sha256, title, org, doc_number, date, year, region, doc_type, n_sections, text, removed"
+        old = old_db.execute(f"SELECT row, {cols} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        doc_row = self._next("documents")
+        db.execute(f"INSERT INTO documents (row, {cols}) VALUES ({','.join('?' * 14)})", (doc_row, *old[1:]))
+        section_map = {}
+        for r in old_db.execute("SELECT row, key, path, start, end, parent, has_children FROM sections"
+                                " WHERE doc_row = ? ORDER BY row", (old[0],)).fetchall():
+            section_map[r[0]] = self._next("sections")
+            db.execute("INSERT INTO sections (row, doc_row, key, path, start, end, parent, has_children)"
+                       " VALUES (?,?,?,?,?,?,?,?)", (section_map[r[0]], doc_row, *r[1:]))
+        n_chunks = 0
+        for r in old_db.execute("SELECT section_row, start, end, text, tokens, embed_hash FROM chunks"
+                                " WHERE doc_row = ? ORDER BY row", (old[0],)).fetchall():
+            row = self._next("chunks")
+            db.execute("INSERT INTO chunks (row, doc_row, section_row, start, end, text, tokens, embed_hash)"
+                       " VALUES (?,?,?,?,?,?,?,?)", (row, doc_row, section_map[r[0]], *r[1:]))
+            needs.append((row, r[5]))
+            n_chunks += 1
+        self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": old[4],
+                                         "sections": len(section_map), "chunks": n_chunks}
+
+    def _hash(self, text: str) -> str:
+        return hashlib.sha1(f"{self.model}\n{text}".encode()).hexdigest()
+
+    # -- vectors -------------------------------------------------------------------
+
+    def _old_vectors(self) -> tuple[dict[str, int], np.ndarray | None]:
+        if self.previous is None:
+            return {}, None
+        try:
+            vectors = np.load(self.index_dir / store.VECTORS, mmap_mode="r")
+            con = sqlite3.connect(f"file:{self.index_dir / store.DB}?mode=ro", uri=True)
+            rows = dict(con.execute("SELECT embed_hash, row FROM chunks").fetchall())
+            con.close()
+            return rows, vectors
+        except (OSError, ValueError, sqlite3.Error):
+            return {}, None
+
+    def _embed(self, db, staging: Path, needs: list[tuple[int, str]]) -> np.ndarray:
+        cache, old_vectors = self._old_vectors()
+        missing = [(row, h) for row, h in needs if h not in cache]
+        dim = self._dimension(old_vectors, bool(missing))
+        self.dimension = dim
+        vectors = np.lib.format.open_memmap(staging / store.VECTORS, mode="w+", dtype=np.float32,
+                                            shape=(len(needs), dim))
+        for row, h in needs:
+            if h in cache:
+                vectors[row] = old_vectors[cache[h]]
+        self.report.reused = len(needs) - len(missing)
+        self.report.embedded = len(missing)
+        if missing:
+            embedder = self._embedder()
+            batch = 512
+            for i in range(0, len(missing), batch):
+                self.progress("向量化", i, len(missing))
+                part = missing[i:i + batch]
+                texts = self._embed_texts(db, [row for row, _ in part])
+                vectors[[row for row, _ in part]] = embedder.encode(texts, batch_size=EMBED_BATCH)
+            self.progress("向量化", len(missing), len(missing))
+        vectors.flush()
+        return vectors
+
+    def _dimension(self, old_vectors: np.ndarray | None, must_embed: bool) -> int:
+        if old_vectors is not None and not must_embed and old_vectors.ndim == 2:
+            return int(old_vectors.shape[1])
+        return int(self._embedder().dimension)
+
+    def _embedder(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = load_embedder(self.model)
+        return self.embedder
+
+    def _embed_texts(self, db, rows: list[int]) -> list[str]:
+        marks = ",".join("?" * len(rows))
+        found = db.execute(
+            f"SELECT c.row, d.title, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
+            f" JOIN documents d ON d.row = c.doc_row WHERE c.row IN ({marks})", rows).fetchall()
+        by_row = {r[0]: embed_text(r[1], json.loads(r[2]), r[3]) for r in found}
+        return [by_row[r] for r in rows]
+
+    def _write_dense(self, staging: Path, vectors: np.ndarray) -> None:
+        import faiss
+
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        for i in range(0, len(vectors), 65536):
+            index.add(np.ascontiguousarray(vectors[i:i + 65536]))
+        faiss.write_index(index, str(staging / store.DENSE))
+
+    def _write_bm25(self, db, staging: Path) -> None:
+        import bm25s
+
+        self.progress("关键词索引", 0, 1)
+        tokens = [t.split() if t else [] for (t,) in db.execute("SELECT tokens FROM chunks ORDER BY row")]
+        retriever = bm25s.BM25(**BM25_PARAMS)
+        retriever.index(tokens, show_progress=False)
+        retriever.save(str(staging / store.BM25_DIR), show_progress=False)
+        self.progress("关键词索引", 1, 1)
+
+    def _count(self, db) -> None:
+        self.report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        self.report.sections = db.execute("SELECT count(*) FROM sections").fetchone()[0]
+        self.report.chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def _manifest(self) -> dict:
+        import bm25s
+        import faiss
+
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        return {
+            "format": store.FORMAT,
+            "format_version": store.FORMAT_VERSION,
+            "model": {"name": self.model, "dimension": self.dimension},
+            "settings": self.settings,
+            "dense": {"type": "flat", "metric": "inner_product"},
+            "counts": {"documents": self.report.documents, "sections": self.report.sections,
+                       "chunks": self.report.chunks},
+            "corpus": str(self.corpus),
+            "files": self.files_manifest,
+            "skipped": self.skipped_manifest,
+            "build": {"time": now, "policyqa": VERSION, "embedded": self.report.embedded, "reused": self.report.reused,
+                      "python": platform.python_version(), "faiss": faiss.__version__,
+                      "bm25s": getattr(bm25s, "__version__", "")},
+        }

@@ -1,0 +1,198 @@
+"""Document metadata from the title block of a Chinese official document.
+
+Title, issuing organisation, document number, date, year, region and type are
+read from what the document says; a field the text does not give stays empty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .clean import HEADING_START
+from .records import DocMeta
+from .textutil import ends_sentence
+
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*\d{1,4}\s*号")
+DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
+_ORG_SUFFIX = (
+    r"(?:委员会|人民政府|人民代表大会常务委员会|国务院|办公厅|办公室|教育局|教育厅|教育部|"
+    r"工委|党委|党组|政府|局|厅|部|委)"
+)
+ORG_LINE = re.compile(rf"^(?P<org>[\u4e00-\u9fff（）()]{{2,40}}?{_ORG_SUFFIX})\s*(?:文件)?$")
+ORG_IN_TITLE = re.compile(
+    rf"^(?:(?:19|20)\d{{2}}年)?(?P<org>[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})"
+    r"(?=(?:19|20)\d{2}|关于|[\u4e00-\u9fff]{0,12}(?:工作要点|要点|报告|通知|意见|决定|决议|办法))"
+)
+# Longest first, so that 工作要点 wins over 要点 and 实施意见 over 意见.
+DOC_TYPES = (
+    "工作要点", "实施意见", "指导意见", "实施细则", "实施办法", "实施方案", "行动计划", "工作报告",
+    "要点", "通知", "意见", "决定", "决议", "办法", "细则", "规定", "条例", "规则", "方案", "计划",
+    "规划", "报告", "纪要", "通报", "批复", "解释", "公告", "通告", "准则", "章程", "法",
+)
+_TITLE_WORDS = re.compile("|".join(DOC_TYPES[:-1]) + r"|法$|^关于")
+_TITLE_SUFFIX = re.compile(r"[（(](?:试行|暂行|草案|修订|修正|摘要|\d{4}[^）)]*)[）)]$")
+_REGION_STOP = set("全本我各该市城社园景校学片辖新地特治自行政专小大分军战省县区街")
+
+
+def _is_short_line(p: str, limit: int = 80) -> bool:
+    return len(p) <= limit and not ends_sentence(p)
+
+
+def is_title_line(p: str) -> bool:
+    body = _TITLE_SUFFIX.sub("", p.lstrip("# ").strip())
+    return _is_short_line(p) and bool(_TITLE_WORDS.search(body)) and "：" not in body
+
+
+def classify_line(p: str) -> str:
+    """What a line of a title block is: docnum, date, org, title, or '' (body)."""
+    s = p.strip()
+    if DOC_NUMBER.fullmatch(s):
+        return "docnum"
+    if DATE.fullmatch(s) or ISO_DATE.fullmatch(s):
+        return "date"
+    if s.startswith("# "):
+        return "title"
+    if ORG_LINE.match(s):
+        return "org"
+    if is_title_line(s):
+        return "title"
+    return ""
+
+
+def title_block_length(paragraphs: list[str]) -> int:
+    """How many leading paragraphs are title block (organisation, number, title, date)."""
+    n = 0
+    for p in paragraphs[:8]:
+        if not classify_line(p):
+            break
+        n += 1
+    first = paragraphs[0] if paragraphs else ""
+    if n == 0 and _is_short_line(first, 60) and len(paragraphs) > 1 and not HEADING_START.match(first):
+        n = 1  # an untitled-looking first line above the body is still the document's title
+    return n
+
+
+_NOTICE_OF = re.compile(r"^关于印发[《〈](?P<inner>.+?)[》〉]的?(?:通知)?$")
+
+
+def _pick_title(lines: list[str]) -> str:
+    titles = [p.lstrip("# ").strip() for p in lines if classify_line(p) == "title"]
+    if not titles:
+        return ""
+    for t in titles:
+        m = _NOTICE_OF.match(t)
+        if m:
+            return m["inner"]  # a notice that issues a plan: the plan is the document
+    return titles[-1]
+
+
+def _doc_type(title: str) -> str:
+    base = _TITLE_SUFFIX.sub("", title).strip()
+    for t in DOC_TYPES:
+        if base.endswith(t):
+            return t
+    for t in DOC_TYPES[:-1]:
+        if t in base:
+            return t
+    return ""
+
+
+def _iso(m: re.Match) -> str:
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return ""
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+_REGION = re.compile(r"([\u4e00-\u9fff]{1,4}|X)([区县])(?![域间块别分位])")
+
+
+def _region_candidates(text: str) -> list[str]:
+    """Districts and counties named in a text: 金坛区, 宝山区 (from 上海市宝山区), X区."""
+    found = []
+    for m in _REGION.finditer(text):
+        name = re.split("[省市州共]", m.group(1))[-1]
+        at_start = m.start() == 0 and len(name) == 1 and name not in _REGION_STOP  # 甲区教育局…
+        if name == "X" or at_start or (len(name) >= 2 and name[-1] not in _REGION_STOP) or (
+            len(name) >= 3 and name[-1] == "新"
+        ):
+            found.append(name + m.group(2))
+    return found
+
+
+_REGION_IN_BODY = re.compile(r"(?<=[《“省市])([\u4e00-\u9fff]{2,3}|X)([区县])(?![域间块别分位])")
+_PLACE_BEFORE_EDU = re.compile(r"^(?:(?:19|20)\d{2}年)?([\u4e00-\u9fff]{2,3}?)(?:教育|区委|县委)")
+
+
+def _region(title: str, org: str, body: str) -> str:
+    for text in (title, org):
+        found = _region_candidates(text)
+        if found:
+            return found[0]
+    m = _PLACE_BEFORE_EDU.match(title)
+    if m and m.group(1)[-1] in "区县市":
+        return m.group(1)
+    if m:
+        level = Counter(re.findall(r"(?:全|我|本)([区县市])", body)).most_common(1)
+        if level and level[0][0] in "区县":
+            return m.group(1) + level[0][0]
+    if re.search(r"(?:^|[^\u4e00-\u9fff])[区县](?:教育|委|人民政府|政府)", title + " " + org):
+        # The title names no place (`区教育局…`): take one the body names unambiguously,
+        # after a city or at the start of a quoted name (`《X区教育系统…》`).
+        counts = Counter(m.group(1) + m.group(2) for m in _REGION_IN_BODY.finditer(body))
+        if counts:
+            return counts.most_common(1)[0][0]
+    return ""
+
+
+def extract_metadata(paragraphs: list[str], print_date: str = "", file_name: str = "") -> DocMeta:
+    head = paragraphs[:12]
+    meta = DocMeta()
+    block = title_block_length(paragraphs)
+    # A title is looked for in the title block and, for notices that issue a plan,
+    # in the short lines before the first heading.
+    candidates = paragraphs[:block] + [p for p in head[block:] if classify_line(p) == "title"]
+    meta.title = _pick_title(candidates) or (paragraphs[0].lstrip("# ").strip() if block else "")
+    for p in head:
+        kind = classify_line(p)
+        if kind == "org" and not meta.org:
+            meta.org = ORG_LINE.match(p.strip())["org"]
+        m = DOC_NUMBER.search(p)
+        if m and not meta.doc_number and len(p) <= 40:
+            meta.doc_number = m.group().replace(" ", "")
+    if not meta.org:
+        m = ORG_IN_TITLE.match(meta.title)
+        if m:
+            meta.org = m["org"]
+    meta.date = _find_date(head, print_date, file_name)
+    meta.year = _year(meta)
+    meta.region = _region(meta.title, meta.org, "\n".join(paragraphs[:60]))
+    meta.doc_type = _doc_type(meta.title)
+    return meta
+
+
+def _find_date(head: list[str], print_date: str, file_name: str) -> str:
+    for p in head:
+        if classify_line(p) == "date":
+            m = DATE.fullmatch(p.strip()) or ISO_DATE.fullmatch(p.strip())
+            if m and _iso(m):
+                return _iso(m)
+    if print_date:
+        return print_date
+    m = re.search(r"[(（](\d{4})-(\d{1,2})-(\d{1,2})[)）]", file_name)
+    return _iso(m) if m else ""
+
+
+def _year(meta: DocMeta) -> int | None:
+    m = YEAR_IN_TITLE.search(meta.title)
+    if m:
+        return int(m.group(1))
+    m = DOC_NUMBER.search(meta.doc_number)
+    if m:
+        return int(m.group(1))
+    if meta.date:
+        return int(meta.date[:4])
+    return None

@@ -1,0 +1,89 @@
+"""Small character-level helpers shared by cleaning and structure parsing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CJK_RANGES = (
+    ("\u3400", "\u4dbf"),
+    ("\u4e00", "\u9fff"),
+    ("\uf900", "\ufaff"),
+)
+
+# Sentence ends: a paragraph ending in one of these is complete.
+TERMINAL = set("。！？；…!?;")
+# Closing marks that may follow a terminal mark (`……。”`).
+CLOSERS = set("”’」』）)》")
+
+
+def is_cjk(ch: str) -> bool:
+    return any(lo <= ch <= hi for lo, hi in CJK_RANGES)
+
+
+def is_cjk_punct(ch: str) -> bool:
+    return ch in "，。、；：？！“”‘’（）《》〈〉【】「」『』—…·〔〕［］～"
+
+
+def display_width(text: str) -> float:
+    """Width on a printed page: CJK and full-width forms count 1, ASCII 0.5."""
+    width = 0.0
+    for ch in text:
+        width += 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.5
+    return width
+
+
+def ends_sentence(text: str) -> bool:
+    s = text.rstrip()
+    while s and s[-1] in CLOSERS:
+        # `（试行）` closes a title, not a sentence; only count closers after a terminal.
+        s = s[:-1]
+        if s and s[-1] in TERMINAL:
+            return True
+        if not s or s[-1] not in CLOSERS:
+            return False
+    return bool(s) and s[-1] in TERMINAL
+
+
+_FULLWIDTH_ALNUM = {chr(c): chr(c - 0xFEE0) for c in range(0xFF10, 0xFF1A)}
+_FULLWIDTH_ALNUM.update({chr(c): chr(c - 0xFEE0) for c in range(0xFF21, 0xFF3B)})
+_FULLWIDTH_ALNUM.update({chr(c): chr(c - 0xFEE0) for c in range(0xFF41, 0xFF5B)})
+_FULLWIDTH_TABLE = str.maketrans(_FULLWIDTH_ALNUM)
+
+
+def fullwidth_alnum_to_ascii(text: str) -> str:
+    return text.translate(_FULLWIDTH_TABLE)
+
+
+_NORMALIZE_KEY = re.compile(r"[\W_]+")
+
+
+def match_key(text: str) -> str:
+    """The normalisation used by the evaluation's matching rule."""
+    return _NORMALIZE_KEY.sub("", text)
+
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+             "六": 6, "七": 7, "八": 8, "九": 9}
+CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def cn_to_int(text: str) -> int | None:
+    """Parse a Chinese numeral such as 十一, 二十三, 一百零五 (None if it is not one)."""
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    total, current = 0, 0
+    for ch in text:
+        if ch in CN_DIGITS:
+            current = CN_DIGITS[ch]
+        elif ch in CN_UNITS:
+            total += (current or 1) * CN_UNITS[ch]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"

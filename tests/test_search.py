@@ -1,0 +1,91 @@
+"""Hybrid search over a small index built with the fake embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evaluate import gold_rank, score_question, summarize
+from assistant.highlight import mark, query_terms, snippet
+from assistant.index import load_index
+from assistant.retrieve import Filters, Fusion, QueryError, Searcher, SearchResult
+from indexer.build import build_index
+from indexer.embed import FakeEmbedder
+
+
+@pytest.fixture
+def searcher(mini_corpus, tmp_path):
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    return Searcher(load_index(index_dir), FakeEmbedder())
+
+
+def test_finds_the_section_by_its_words(searcher):
+    results = searcher.search("发展党员", k=3)
+    assert results[0].section_path == ["一、加强党的建设", "1.严格发展党员"]
+    assert results[0].title == "甲区教育局2023年工作要点"
+    assert results[0].section_id.endswith("#1.1")
+    assert [r.rank for r in results] == [1, 2, 3]
+    assert results[0].score >= results[1].score >= results[2].score
+
+
+def test_one_result_per_section(searcher):
+    results = searcher.search("教育", k=20)
+    ids = [r.section_id for r in results]
+    assert len(ids) == len(set(ids))
+
+
+def test_filters_by_year_region_and_document(searcher):
+    assert {r.year for r in searcher.search("教育", k=10, filters=Filters(years={2024}))} == {2024}
+    assert {r.region for r in searcher.search("教育", k=10, filters=Filters(regions={"甲区"}))} == {"甲区"}
+    only = searcher.search("教育", k=10, filters=Filters(docs={"2024-乙县教育工作要点.txt"}))
+    assert {r.source for r in only} == {"2024-乙县教育工作要点.txt"}
+    assert searcher.search("教育", k=10, filters=Filters(years={1999})) == []
+
+
+def test_region_filter_accepts_the_short_name(searcher):
+    results = searcher.search("特殊教育", k=5, filters=Filters(regions={"乙县"}))
+    assert results and all(r.region == "乙县" for r in results)
+
+
+def test_empty_query_is_refused(searcher):
+    for q in ("", "   ", "\n"):
+        with pytest.raises(QueryError):
+            searcher.search(q)
+
+
+def test_result_text_is_the_chunk_without_title_and_path(searcher):
+    r = searcher.search("近视防控", k=1)[0]
+    assert r.text.startswith("4.做好近视防控")
+    assert "甲区教育局2023年工作要点" not in r.text
+    assert r.end - r.start == len(r.text)
+
+
+def test_fusion_settings():
+    dense = {1: 0.9, 2: 0.8, 3: 0.1}
+    lexical = {3: 10.0, 2: 5.0}
+    score = Fusion(method="score", dense_weight=1.0, bm25_weight=0.2).fuse(dense, lexical)
+    assert score[1] == pytest.approx(0.9) and score[2] == pytest.approx(0.9) and score[3] == pytest.approx(0.3)
+    rrf = Fusion(method="rrf", rrf_k=60).fuse(dense, lexical)
+    assert rrf[2] > rrf[1] and rrf[2] > rrf[3]
+
+
+def test_evaluation_matching_rule():
+    r = SearchResult(rank=2, score=1, doc_id="d", title="t", source="s", year=2023, region="", section_id="d#1",
+                     section_path=["三、鲜明选育导向", "7.持续提升发展党员工作水平"], text="印发《发展党员工作注意事项》，严格规范",
+                     start=0, end=10)
+    assert gold_rank({"key": "发展党员工作注意事项", "heading": "无关"}, [r], 10) == 2
+    assert gold_rank({"key": "无关", "heading": "持续提升发展党员工作水平"}, [r], 10) == 2
+    assert gold_rank({"key": "无关", "heading": "无关"}, [r], 10) is None
+    item = {"question": "q", "type": "multi", "gold": [{"key": "发展党员工作注意事项"}, {"key": "没有"}]}
+    s = score_question(item, [r])
+    assert (s.recall5, s.hit5, s.rr10) == (0.5, 1.0, 0.5)
+    assert summarize([s])["by_type"]["multi"]["recall@5"] == 0.5
+
+
+def test_snippet_and_highlight():
+    text = "前言部分。" * 40 + "严把党员入口关，制定年度发展党员计划。" + "结尾。" * 40
+    terms = query_terms("发展党员有哪些要求")
+    assert "发展党员" in terms and "哪些" not in terms
+    piece, _ = snippet(text, terms, width=60)
+    assert "发展党员" in piece and piece.startswith("…")
+    assert mark("发展党员工作", ["发展党员"], "[", "]") == "[发展党员]工作"
