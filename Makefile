@@ -38,6 +38,7 @@ run: index
 	$(BIN)/python ui.py --index $(INDEX)
 
 test: setup-dev
+	@bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
 
 lint: setup-dev

@@ -1,77 +1,278 @@
-"""A thin Gradio page over `assistant/`: search the policy corpus, see cited sections.
+"""A thin Gradio page over `assistant/`: ask in Chinese, get an answer that cites
+sections, open the source; browse, upload and remove documents.
 
-    python ui.py [--index DIR] [--host 127.0.0.1] [--port 7860]
+    python ui.py [--index DIR] [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--auth user:password]
+
+Every action has an api_name, so scripts can call it with gradio_client.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
 
 import gradio as gr
 
-from assistant.render import CSS, esc, result_cards
+from assistant.answer import Answer
+from assistant.library import MAX_UPLOAD_BYTES, LibraryError, list_documents
+from assistant.llm import LLMConfig
+from assistant.render import CSS, answer_html, document_html, esc, result_cards
 from assistant.retrieve import Filters, QueryError
 from assistant.service import Service
+from indexer.build import BuildError
+from indexer.read import SUPPORTED_SUFFIXES
 from indexer.store import IndexProblem
+
+log = logging.getLogger("policyqa.ui")
+EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
+DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
+USER_ERRORS = (QueryError, IndexProblem, LibraryError, BuildError)
+# Queue: questions are short CPU work on one shared model; more than this many at
+# once only makes each slower on a 2-core machine. Builds run one at a time.
+ASK_CONCURRENCY = 4
 
 
 def _years(values) -> set[int]:
     return {int(v) for v in values or [] if str(v).isdigit()}
 
 
+def _filters(years, regions, docs) -> Filters:
+    return Filters(years=_years(years), regions=set(regions or []), docs=set(docs or []))
+
+
+def _message(text: str) -> str:
+    return f'<div class="pq-empty">{esc(text)}</div>'
+
+
+def _unexpected(e: Exception) -> str:
+    log.exception("unexpected error")
+    return _message(f"内部错误（{type(e).__name__}），请稍后再试或联系管理员。")
+
+
+class Page:
+    """The callbacks of the page, each small and each mapping errors to a message."""
+
+    def __init__(self, service: Service):
+        self.service = service
+
+    # -- choices for the filters and pickers --------------------------------------------------
+
+    def choices(self):
+        try:
+            docs = list_documents(self.service.index)
+        except IndexProblem:
+            return [], [], []
+        years = sorted({str(d.year) for d in docs if d.year}, reverse=True)
+        regions = sorted({d.region for d in docs if d.region})
+        titles = [(f"{d.title}（{d.source}）", d.doc_id) for d in docs]
+        return years, regions, titles
+
+    def table(self) -> list[list]:
+        try:
+            docs = list_documents(self.service.index)
+        except IndexProblem:
+            return []
+        return [[d.title, d.org, d.doc_number, d.date, d.year or "", d.region, d.doc_type, d.sections, d.source,
+                 d.doc_id] for d in docs]
+
+    def refreshed(self):
+        years, regions, titles = self.choices()
+        return (self.table(), gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
+                gr.update(choices=titles), gr.update(choices=titles))
+
+    # -- 问答 --------------------------------------------------------------------------------
+
+    def ask(self, question: str, years: list, regions: list, docs: list):
+        try:
+            answer: Answer | None = None
+            for answer in self.service.ask(question or "", k=5, filters=_filters(years, regions, docs)):
+                yield answer_html(answer), result_cards(answer.question, answer.passages, empty=answer.message)
+        except USER_ERRORS as e:
+            yield _message(str(e)), ""
+        except Exception as e:  # never a traceback on the page
+            yield _unexpected(e), ""
+
+    def search(self, query: str, k: float, years: list, regions: list) -> str:
+        try:
+            results = self.service.search(query, k=int(k or 5), filters=_filters(years, regions, []))
+            return result_cards(query, results)
+        except USER_ERRORS as e:
+            return _message(str(e))
+        except Exception as e:
+            return _unexpected(e)
+
+    # -- 文档 --------------------------------------------------------------------------------
+
+    def show(self, doc_id: str, section_key: str = "") -> str:
+        if not doc_id:
+            return _message("请选择一个文档。")
+        try:
+            return document_html(self.service.index, doc_id, section_key or "")
+        except USER_ERRORS as e:
+            return _message(str(e))
+        except Exception as e:
+            return _unexpected(e)
+
+    def pick_row(self, evt: gr.SelectData):
+        row = evt.row_value if evt is not None else None
+        doc_id = row[-1] if row else ""
+        return gr.update(value=doc_id), self.show(doc_id)
+
+    def from_link(self, request: gr.Request):
+        """`?doc=…&section=…` opens that section in its document."""
+        params = dict(request.query_params) if request is not None else {}
+        doc_id, key = params.get("doc", ""), params.get("section", "")
+        if not doc_id:
+            return gr.update(), gr.update(), gr.update()
+        return gr.Tabs(selected="docs"), gr.update(value=doc_id), self.show(doc_id, key)
+
+    def upload(self, files, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
+        if not files:
+            return ("请先选择要上传的文件。", *self.refreshed())
+        pairs = [(Path(f), Path(f).name) for f in (files if isinstance(files, list) else [files])]
+        try:
+            saved, problems, report = self.service.upload(pairs, progress=_progress(progress))
+        except USER_ERRORS as e:
+            return (f"上传失败：{e}", *self.refreshed())
+        except Exception as e:
+            log.exception("upload failed")
+            return (f"上传失败：内部错误（{type(e).__name__}）", *self.refreshed())
+        lines = []
+        if saved:
+            lines.append("已加入索引：" + "、".join(saved))
+        if report is not None:
+            lines.append(f"索引现有 {report.documents} 个文档、{report.sections} 个章节（新增 {len(report.added)}，"
+                         f"更新 {len(report.changed)}，新计算向量 {report.embedded} 个）。")
+            lines += [f"跳过 {s.source}：{s.reason}" for s in report.skipped]
+        lines += problems
+        return ("\n\n".join(lines), *self.refreshed())
+
+    def remove(self, doc_id: str, progress=gr.Progress()):  # noqa: B008
+        if not doc_id:
+            return ("请选择要移除的文档。", *self.refreshed())
+        try:
+            source, report = self.service.remove(doc_id, progress=_progress(progress))
+        except USER_ERRORS as e:
+            return (f"移除失败：{e}", *self.refreshed())
+        except Exception as e:
+            log.exception("remove failed")
+            return (f"移除失败：内部错误（{type(e).__name__}）", *self.refreshed())
+        return (f"已从索引移除：{source}（文件已移到文档文件夹的 .removed/ 中）。索引现有 {report.documents} 个文档。",
+                *self.refreshed())
+
+
+def _progress(progress):
+    def update(stage: str, done: int, total: int) -> None:
+        progress((done, max(total, 1)), desc=stage)
+
+    return update
+
+
 def build_app(service: Service) -> gr.Blocks:
+    page = Page(service)
+    years, regions, titles = page.choices()
     try:
-        index = service.index
-        years = sorted({d.year for d in index.documents if d.year}, reverse=True)
-        regions = sorted({d.region for d in index.documents if d.region})
+        _ = service.index
         load_error = ""
     except IndexProblem as e:
-        years, regions, load_error = [], [], str(e)
+        load_error = str(e)
 
-    def search(query: str, k: float, year: list, region: list):
-        try:
-            results = service.search(query, k=int(k), filters=Filters(years=_years(year), regions=set(region or [])))
-        except (QueryError, IndexProblem) as e:
-            return f'<div class="pq-empty">{esc(e)}</div>'
-        return result_cards(query, results)
-
-    with gr.Blocks(title="政策文件检索") as app:
-        gr.Markdown("## 政策文件检索\n输入问题或关键词，结果按章节给出出处。")
+    with gr.Blocks(title="政策文件问答") as app:
+        gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
         if load_error:
             gr.Markdown(f"**索引不可用：** {esc(load_error)}")
-        with gr.Row():
-            query = gr.Textbox(label="问题或关键词", placeholder="例如：发展党员有哪些要求", scale=4)
-            button = gr.Button("搜索", variant="primary", scale=1)
-        with gr.Row():
-            k = gr.Slider(1, 20, value=5, step=1, label="结果数")
-            year = gr.Dropdown(choices=[str(y) for y in years], multiselect=True, label="年份")
-            region = gr.Dropdown(choices=regions, multiselect=True, label="地区")
-        gr.Examples(["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标"], inputs=query)
-        output = gr.HTML(label="结果")
-        button.click(search, [query, k, year, region], output, api_name="search")
-        query.submit(search, [query, k, year, region], output, api_name=False)
+        with gr.Tabs(selected="qa") as tabs:
+            with gr.Tab("问答", id="qa"):
+                with gr.Row():
+                    question = gr.Textbox(label="问题", placeholder="例如：发展党员有哪些要求", scale=5,
+                                          elem_id="pq-question")
+                    ask_btn = gr.Button("提问", variant="primary", scale=1, elem_id="pq-ask")
+                with gr.Accordion("筛选", open=False), gr.Row():
+                    f_year = gr.Dropdown(choices=years, multiselect=True, label="年份")
+                    f_region = gr.Dropdown(choices=regions, multiselect=True, label="地区")
+                    f_doc = gr.Dropdown(choices=titles, multiselect=True, label="文档")
+                gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+                answer = gr.HTML(elem_id="pq-answer")
+                passages = gr.HTML(elem_id="pq-passages")
+            with gr.Tab("检索", id="search"):
+                with gr.Row():
+                    query = gr.Textbox(label="关键词或问题", scale=5)
+                    k = gr.Slider(1, 20, value=5, step=1, label="结果数", scale=2)
+                    search_btn = gr.Button("检索", scale=1)
+                results = gr.HTML()
+            with gr.Tab("文档", id="docs"):
+                docs_table = gr.Dataframe(value=page.table(), headers=DOC_HEADERS, interactive=False,
+                                          wrap=True, label="已索引的文档（点击一行查看）")
+                with gr.Row():
+                    doc_pick = gr.Dropdown(choices=titles, label="查看文档", scale=4)
+                    section_key = gr.Textbox(label="章节（可留空）", scale=1, visible=False)
+                doc_view = gr.HTML(elem_id="pq-doc")
+                with gr.Accordion("上传与移除", open=False):
+                    allowed = sorted(SUPPORTED_SUFFIXES)
+                    uploads = gr.File(label=f"上传文件（{'、'.join(allowed)}，单个不超过 "
+                                      f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB）",
+                                      file_count="multiple", file_types=allowed, type="filepath")
+                    upload_btn = gr.Button("上传并加入索引")
+                    with gr.Row():
+                        remove_pick = gr.Dropdown(choices=titles, label="要移除的文档", scale=4)
+                        remove_btn = gr.Button("从索引移除", variant="stop", scale=1)
+                    status = gr.Markdown()
+
+        ask_inputs = [question, f_year, f_region, f_doc]
+        ask_btn.click(page.ask, ask_inputs, [answer, passages], api_name="ask", concurrency_limit=ASK_CONCURRENCY)
+        question.submit(page.ask, ask_inputs, [answer, passages], api_name=False, concurrency_limit=ASK_CONCURRENCY)
+        search_btn.click(page.search, [query, k, f_year, f_region], results, api_name="search",
+                         concurrency_limit=ASK_CONCURRENCY)
+        query.submit(page.search, [query, k, f_year, f_region], results, api_name=False)
+        app.load(page.table, None, docs_table, api_name="list_documents")
+        doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document")
+        docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False)
+        refreshed = [docs_table, f_year, f_region, f_doc, doc_pick, remove_pick]
+        upload_btn.click(page.upload, uploads, [status, *refreshed], api_name="upload", concurrency_limit=1,
+                         concurrency_id="build")
+        remove_btn.click(page.remove, remove_pick, [status, *refreshed], api_name="remove", concurrency_limit=1,
+                         concurrency_id="build")
+        app.load(page.from_link, None, [tabs, doc_pick, doc_view], api_name=False).then(
+            None, None, None, js="() => setTimeout(() => document.getElementById('pq-target')"
+                                 "?.scrollIntoView({block: 'start'}), 400)")
     return app
 
 
-def serve(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, model: str | None = None) -> None:
+def parse_auth(value: str | None):
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise SystemExit("错误：--auth 的格式应为 用户名:密码")
+    return (user, password)
+
+
+def serve(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, model: str | None = None,
+          corpus: Path | None = None, auth: str | None = None, share: bool = False) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    service = Service(index_dir, model=model)
+    service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
     app = build_app(service)
-    app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host, server_port=port, share=False, css=CSS, show_error=False)
+    app.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=64)
+    app.launch(server_name=host, server_port=port, share=share, auth=parse_auth(auth), css=CSS,
+               show_error=False, max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="政策文件检索网页")
-    p.add_argument("--index", default=os.environ.get("POLICYQA_INDEX", "index"))
-    p.add_argument("--host", default=os.environ.get("POLICYQA_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("POLICYQA_PORT", "7860")))
-    p.add_argument("--model", default=os.environ.get("POLICYQA_MODEL"))
+    env = os.environ.get
+    p = argparse.ArgumentParser(description="政策文件问答网页")
+    p.add_argument("--index", default=env("POLICYQA_INDEX", "index"), help="索引文件夹")
+    p.add_argument("--corpus", default=env("POLICYQA_CORPUS"), help="文档文件夹（上传的文件存放于此）")
+    p.add_argument("--host", default=env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认只在本机）")
+    p.add_argument("--port", type=int, default=int(env("POLICYQA_PORT", "7860")))
+    p.add_argument("--model", default=env("POLICYQA_MODEL"))
+    p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="登录用户名:密码（也可用 POLICYQA_AUTH）")
+    p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
     args = p.parse_args(argv)
-    serve(Path(args.index), args.host, args.port, args.model)
+    serve(Path(args.index), args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
+          args.auth, args.share)
     return 0
 
 

@@ -18,6 +18,7 @@ from indexer.embed import ModelError
 from indexer.store import IndexProblem
 
 from .evaluate import GoldFileError
+from .library import LibraryError
 from .retrieve import Filters, QueryError, Searcher, SearchResult
 
 DEFAULT_INDEX = "index"
@@ -208,7 +209,10 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, load_gold
 
     items = load_gold(Path(args.gold))
-    summary, scores = evaluate(_searcher(args), items)
+    searcher = _searcher(args)
+    if args.answers:
+        return _eval_answers(searcher, items, args)
+    summary, scores = evaluate(searcher, items)
     if args.json:
         _print_json({**summary, "questions": [s.__dict__ for s in scores] if args.verbose else None})
         return 0
@@ -224,10 +228,60 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_ask(args) -> int:
+    from .answer import Answerer
+    from .llm import LLMConfig
+    from .render import answer_text
+
+    question = (args.question or "").strip()
+    if not question:
+        raise UserError("问题为空，例如：policyqa ask 发展党员有哪些要求")
+    answerer = Answerer(_searcher(args))
+    config = LLMConfig.from_env()
+    filters = _filters(args)
+    if config is None:
+        answer = answerer.answer(question, k=args.k, filters=filters)
+    else:
+        answer, shown = None, 0
+        for answer in answerer.generate(question, config, k=args.k, filters=filters):
+            if not args.json and answer.mode == "generative" and len(answer.text) > shown:
+                sys.stdout.write(answer.text[shown:])  # stream as it is written
+                sys.stdout.flush()
+                shown = len(answer.text)
+        if shown and not args.json:
+            sys.stdout.write("\n")
+            answer.text = ""  # already printed
+    if args.json:
+        _print_json(answer.to_json())
+    elif answer.mode == "generative" and not answer.text:
+        print(answer_text(answer).lstrip("\n"))
+    else:
+        print(answer_text(answer))
+    return 0
+
+
+def _eval_answers(searcher, items, args) -> int:
+    from .answer import Answerer
+    from .evaluate import evaluate_answers
+
+    result = evaluate_answers(Answerer(searcher), items)
+    if args.json:
+        _print_json(result if args.verbose else {k: v for k, v in result.items() if k != "details"})
+        return 0
+    print(f"{args.gold}：{result['questions']} 个问题，回答所引段落含金标准章节的 {result['answers_citing_gold']} 个"
+          f"（{result['share']:.1%}）")
+    if args.verbose:
+        for row in result["details"]:
+            if not row["hit"]:
+                print(f"  未引用金标准 {row['id']} {row['question']}（{row['status']}）")
+    return 0
+
+
 def cmd_serve(args) -> int:
     import ui
 
-    ui.serve(index_dir=Path(args.index), host=args.host, port=args.port, model=args.model)
+    ui.serve(index_dir=Path(args.index), host=args.host, port=args.port, model=args.model,
+             corpus=Path(args.corpus) if args.corpus else None, auth=args.auth, share=args.share)
     return 0
 
 
@@ -261,17 +315,31 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.set_defaults(func=cmd_search)
 
+    sp = sub.add_parser("ask", help="提问，得到注明出处的回答")
+    sp.add_argument("question", nargs="?", help="问题")
+    common(sp)
+    sp.add_argument("-k", type=int, default=5, help="参考段落数（默认 5）")
+    sp.add_argument("--year", action="append", help="按年份筛选，可重复")
+    sp.add_argument("--region", action="append", help="按地区筛选，可重复")
+    sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.set_defaults(func=cmd_ask)
+
     sp = sub.add_parser("eval", help="在标注问题上评测检索质量")
     sp.add_argument("gold", help="标注文件（JSONL）")
     common(sp)
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.add_argument("-v", "--verbose", action="store_true", help="列出未满分的问题")
+    sp.add_argument("--answers", action="store_true", help="评测回答：所引段落是否含金标准章节")
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("serve", help="启动网页界面")
     common(sp)
     sp.add_argument("--host", default=_env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认 127.0.0.1）")
     sp.add_argument("--port", type=int, default=int(_env("POLICYQA_PORT", "7860")), help="端口（默认 7860）")
+    sp.add_argument("--corpus", default=_env("POLICYQA_CORPUS"), help="文档文件夹（网页上传的文件存放于此）")
+    sp.add_argument("--auth", default=_env("POLICYQA_AUTH"), help="登录 用户名:密码（默认不需登录）")
+    sp.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
     sp.set_defaults(func=cmd_serve)
     return p
 
@@ -286,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-k 必须大于 0")
     try:
         return args.func(args)
-    except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError) as e:
+    except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError, LibraryError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -95,3 +95,24 @@ def summarize(scores: list[QuestionScore]) -> dict:
 def evaluate(searcher: Searcher, items: list[dict]) -> tuple[dict, list[QuestionScore]]:
     scores = [score_question(item, searcher.search(item["question"], k=10)) for item in items]
     return summarize(scores), scores
+
+
+def evaluate_answers(answerer, items: list[dict]) -> dict:
+    """Share of questions whose answer cites at least one gold section."""
+    hits, rows = 0, []
+    for item in items:
+        ans = answerer.answer(item["question"], k=5)
+        cited_numbers = {n for p in ans.points for n in p.citations}
+        cited = [p for p in ans.passages if p.rank in cited_numbers]
+        hit = any(gold_rank(g, _renumbered(cited), len(cited) or 1) for g in item["gold"])
+        hits += hit
+        rows.append({"id": item.get("id", ""), "question": item["question"], "status": ans.status,
+                     "cited": [p.section_id for p in cited], "hit": hit})
+    return {"questions": len(items), "answers_citing_gold": hits, "share": round(hits / len(items), 4),
+            "details": rows}
+
+
+def _renumbered(results: list[SearchResult]) -> list[SearchResult]:
+    from dataclasses import replace
+
+    return [replace(r, rank=i) for i, r in enumerate(results, start=1)]

@@ -4,8 +4,12 @@ contains `<script>` or Markdown shows it as text."""
 from __future__ import annotations
 
 import html
+import re
+from urllib.parse import quote
 
+from .answer import Answer
 from .highlight import find_spans, query_terms
+from .llm import markers_in
 from .retrieve import SearchResult
 
 
@@ -25,25 +29,90 @@ def highlighted(text: str, terms: list[str]) -> str:
 
 
 def citation(r: SearchResult) -> str:
-    head = " · ".join(str(x) for x in (r.title, r.year, r.region) if x)
-    return " › ".join([head, *r.section_path])
+    return r.citation
 
 
-def result_cards(query: str, results: list[SearchResult]) -> str:
+def section_link(doc_id: str, key: str) -> str:
+    """A link that opens the 文档 tab at this section of its document."""
+    return f"?doc={quote(doc_id)}&section={quote(key)}"
+
+
+def result_cards(query: str, results: list[SearchResult], empty: str = "") -> str:
     if not results:
-        return f'<div class="pq-empty">没有找到与“{esc(query)}”相关的内容。</div>'
+        return f'<div class="pq-empty">{esc(empty or f"没有找到与“{query}”相关的内容。")}</div>'
     terms = query_terms(query)
     cards = []
     for r in results:
         meta = " · ".join(esc(x) for x in (r.doc_number, r.date, r.source) if x)
+        key = r.section_id.partition("#")[2]
         cards.append(
-            f'<div class="pq-card" data-section="{esc(r.section_id)}">'
+            f'<div class="pq-card" id="passage-{r.rank}" data-section="{esc(r.section_id)}">'
             f'<div class="pq-cite">[{r.rank}] {esc(citation(r))}</div>'
-            f'<div class="pq-meta">相关度 {r.score:.2f}{" · " + meta if meta else ""}</div>'
+            f'<div class="pq-meta">相关度 {r.score:.2f}{" · " + meta if meta else ""}'
+            f' · <a class="pq-open" href="{esc(section_link(r.doc_id, key))}" target="_blank">在原文中查看</a></div>'
             f'<div class="pq-text">{highlighted(r.text, terms)}</div>'
             f"</div>"
         )
     return "\n".join(cards)
+
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def _with_markers(text: str) -> str:
+    """Escape text, then show [n] markers as links to the passage cards."""
+    return _MARKER.sub(lambda m: f'<sup class="pq-ref"><a href="#passage-{m.group(1)}">[{m.group(1)}]</a></sup>', esc(text))
+
+
+def cited_passages(ans: Answer) -> list[SearchResult]:
+    """The passages the answer cites; all of them while a generated answer is still being written."""
+    if ans.mode == "generative":
+        cited = set(markers_in(ans.text))
+    else:
+        cited = {n for p in ans.points for n in p.citations}
+    return [r for r in ans.passages if r.rank in cited] or ans.passages
+
+
+def answer_html(ans: Answer) -> str:
+    if ans.status != "ok":
+        return f'<div class="pq-answer pq-none">{esc(ans.message)}</div>'
+    parts = ['<div class="pq-answer">']
+    if ans.notice:
+        parts.append(f'<div class="pq-notice">{esc(ans.notice)}</div>')
+    if ans.mode == "generative":
+        parts.append('<div class="pq-answer-head">回答（由语言模型根据下列段落撰写）</div>')
+        body = ans.text if ans.text else "正在生成……"
+        parts.append(f'<div class="pq-gen">{_with_markers(body).replace(chr(10), "<br>")}</div>')
+    else:
+        parts.append('<div class="pq-answer-head">回答（摘自文件原文）</div><ol class="pq-points">')
+        for p in ans.points:
+            refs = "".join(f"[{n}]" for n in p.citations)
+            parts.append(f"<li>{_with_markers(p.text + refs)}</li>")
+        parts.append("</ol>")
+    parts.append('<div class="pq-sources"><div class="pq-sources-head">出处</div>')
+    for r in cited_passages(ans):
+        parts.append(f'<div class="pq-source">[{r.rank}] {esc(citation(r))}</div>')
+    parts.append("</div></div>")
+    return "".join(parts)
+
+
+def answer_text(ans: Answer) -> str:
+    """The answer for a terminal."""
+    if ans.status != "ok":
+        return ans.message
+    lines = []
+    if ans.notice:
+        lines.append(f"（{ans.notice}）")
+    if ans.mode == "generative":
+        lines.append(ans.text.strip())
+    else:
+        for i, p in enumerate(ans.points, start=1):
+            lines.append(f"{i}. {p.text}{''.join(f'[{n}]' for n in p.citations)}")
+    lines.append("")
+    lines.append("出处：")
+    for r in cited_passages(ans):
+        lines.append(f"[{r.rank}] {citation(r)}")
+    return "\n".join(lines)
 
 
 CSS = """
@@ -53,4 +122,55 @@ CSS = """
 .pq-text {line-height: 1.7;}
 .pq-text mark {background: #fff3b0; padding: 0 1px;}
 .pq-empty {color: #57606a; padding: 12px 0;}
+.pq-answer {border-left: 4px solid #2f81f7; padding: 8px 14px; margin: 6px 0 12px; background: #f6f8fa;}
+.pq-answer-head {font-weight: 600; margin-bottom: 4px;}
+.pq-points li {margin: 4px 0; line-height: 1.7;}
+.pq-ref a {text-decoration: none;}
+.pq-notice {color: #9a6700; margin-bottom: 6px;}
+.pq-none {border-left-color: #9a6700;}
+.pq-sources {margin-top: 8px; font-size: 0.9em; color: #424a53;}
+.pq-sources-head {font-weight: 600;}
+.pq-doc h4 {margin: 14px 0 4px;}
+.pq-doc .pq-target {background: #fff8c5; outline: 2px solid #d4a72c; padding: 4px;}
+.pq-doc p {line-height: 1.8; margin: 4px 0;}
+.pq-toc {font-size: 0.92em; line-height: 1.7;}
+.pq-toc ul {margin: 0; padding-left: 1.2em;}
+.pq-docmeta {color: #57606a; font-size: 0.9em;}
 """
+
+
+def document_html(index, doc_id: str, target_key: str = "") -> str:
+    """A document as its section tree and its text, the target section marked."""
+    doc = index.document(doc_id)
+    if doc is None:
+        return '<div class="pq-empty">找不到该文档，它可能已被移除。</div>'
+    text = index.store.document_text(doc.row)
+    sections = sorted((s for s in index.sections if s.doc_row == doc.row), key=lambda s: s.start)
+    meta = " · ".join(esc(x) for x in (doc.org, doc.doc_number, doc.date, doc.year, doc.region, doc.doc_type, doc.source) if x)
+    out = [f'<div class="pq-doc"><h3>{esc(doc.title)}</h3><div class="pq-docmeta">{meta}</div>']
+    out.append('<div class="pq-toc"><b>目录</b>')
+    depth = 0
+    for s in sections:
+        level = len(s.path)
+        while depth < level:
+            out.append("<ul>")
+            depth += 1
+        while depth > level:
+            out.append("</ul>")
+            depth -= 1
+        out.append(f'<li><a href="{esc(section_link(doc.doc_id, s.key))}">{esc(s.path[-1])}</a></li>')
+    out.append("</ul>" * depth + "</div><hr>")
+    first = sections[0].start if sections else len(text)
+    if text[:first].strip():
+        out.append("".join(f"<p>{esc(p)}</p>" for p in text[:first].split("\n") if p.strip()))
+    for s in sections:
+        cls = "pq-section pq-target" if s.key == target_key else "pq-section"
+        anchor = ' id="pq-target"' if s.key == target_key else ""
+        lines = [p for p in text[s.start:s.end].split("\n") if p.strip()]
+        label = f"<h4>{esc(s.path[-1])}</h4>" if s.key.startswith("p") else ""
+        paragraphs = "".join(
+            f'<p class="pq-h"><b>{esc(p)}</b></p>' if i == 0 and not label and len(p) <= 80 else f"<p>{esc(p)}</p>"
+            for i, p in enumerate(lines))
+        out.append(f'<div class="{cls}" data-key="{esc(s.key)}"{anchor}>{label}{paragraphs}</div>')
+    out.append("</div>")
+    return "".join(out)

@@ -1,26 +1,38 @@
-"""The assistant as a long-running service: one loaded index, swapped for the new
-one when a rebuild lands, shared by every request of the page."""
+"""The assistant as a long-running service for the page: one loaded index, swapped
+for the new one when a rebuild lands, shared by every request; answers, uploads
+and removals go through here."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from indexer import store
+from indexer.build import BuildReport, Progress, build_index
 from indexer.embed import Embedder, load_embedder
 
+from .answer import Answer, Answerer
 from .index import PolicyIndex, load_index
+from .library import LibraryError, add_files, remove_source
+from .llm import LLMConfig
 from .retrieve import Filters, Searcher, SearchResult
 
 
 class Service:
-    def __init__(self, index_dir: Path, model: str | None = None, embedder: Embedder | None = None):
+    def __init__(self, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None,
+                 embedder: Embedder | None = None, llm: LLMConfig | None = None):
         self.index_dir = Path(index_dir)
+        self._corpus = Path(corpus_dir) if corpus_dir else None
         self.model = model
+        self.llm = llm
         self._embedder = embedder
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
+        self._answerer: Answerer | None = None
         self._stamp: tuple | None = None
+
+    # -- the current index -------------------------------------------------------------
 
     def _manifest_stamp(self) -> tuple | None:
         try:
@@ -47,18 +59,72 @@ class Service:
                 if self._searcher is not None:
                     return self._searcher  # a swap in progress: keep answering from the old index
                 raise
-            self._searcher = Searcher(index, self.embedder(index))
+            self._searcher = Searcher(index, self.embedder(index.model_name))
+            self._answerer = Answerer(self._searcher)
             self._stamp = stamp
             return self._searcher
 
-    def embedder(self, index: PolicyIndex) -> Embedder:
-        if self._embedder is None or self._embedder.name != index.model_name:
-            self._embedder = load_embedder(index.model_name)
-        return self._embedder
+    def answerer(self) -> Answerer:
+        searcher = self.searcher()
+        answerer = self._answerer
+        return answerer if answerer is not None and answerer.searcher is searcher else Answerer(searcher)
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[SearchResult]:
-        return self.searcher().search(query, k=k, filters=filters)
+    def embedder(self, model_name: str) -> Embedder:
+        if self._embedder is None or self._embedder.name != model_name:
+            self._embedder = load_embedder(model_name)
+        return self._embedder
 
     @property
     def index(self) -> PolicyIndex:
         return self.searcher().index
+
+    @property
+    def corpus(self) -> Path | None:
+        if self._corpus is not None:
+            return self._corpus
+        try:
+            corpus = store.read_manifest(self.index_dir).get("corpus")
+        except store.IndexProblem:
+            return None
+        return Path(corpus) if corpus else None
+
+    # -- questions ---------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[SearchResult]:
+        return self.searcher().search(query, k=k, filters=filters)
+
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Iterator[Answer]:
+        answerer = self.answerer()
+        if self.llm is not None:
+            yield from answerer.generate(question, self.llm, k, filters)
+        else:
+            yield answerer.answer(question, k, filters)
+
+    # -- the corpus ----------------------------------------------------------------------
+
+    def _corpus_or_error(self) -> Path:
+        corpus = self.corpus
+        if corpus is None:
+            raise LibraryError("不知道文档文件夹在哪里：请用 --corpus 指定")
+        return corpus
+
+    def reindex(self, progress: Progress | None = None) -> BuildReport:
+        model = self.index.model_name if store.exists(self.index_dir) else (self.model or None)
+        embedder = self.embedder(model) if model else None
+        return build_index(self._corpus_or_error(), self.index_dir, model=model, embedder=embedder,
+                           progress=progress)
+
+    def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None):
+        saved, problems = add_files(self._corpus_or_error(), files)
+        report = self.reindex(progress) if saved else None
+        self.searcher()
+        return saved, problems, report
+
+    def remove(self, doc_id: str, progress: Progress | None = None) -> tuple[str, BuildReport]:
+        doc = self.index.document(doc_id)
+        if doc is None:
+            raise LibraryError("索引中没有这个文档")
+        remove_source(self._corpus_or_error(), doc.source)
+        report = self.reindex(progress)
+        self.searcher()
+        return doc.source, report

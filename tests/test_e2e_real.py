@@ -75,3 +75,31 @@ def test_cli_search_on_real_index(real_index, capsys):
     assert main(["search", "强基之星评选多少个", "--index", str(real_index), "--json", "-k", "3"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert any(match_key("评选15个左右") in match_key(r["text"]) for r in data["results"])
+
+
+def test_answers_cite_a_gold_section(real_searcher):
+    from assistant.answer import Answerer
+    from assistant.evaluate import evaluate_answers
+
+    if not DEV.exists():
+        pytest.skip("../shared/eval/dev.jsonl not available")
+    result = evaluate_answers(Answerer(real_searcher), load_gold(DEV))
+    assert result["share"] >= 0.9  # measured 1.0
+
+
+def test_answer_for_the_party_member_question(real_searcher):
+    from assistant.answer import Answerer
+
+    ans = Answerer(real_searcher).answer("发展党员有哪些要求")
+    assert ans.status == "ok" and 2 <= len(ans.points) <= 5
+    cited = {n for p in ans.points for n in p.citations}
+    regions = {ans.passages[n - 1].region for n in cited}
+    assert {"金坛区", "武进区", "宝山区"} <= regions
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样", "红烧肉怎么做", "感冒了吃什么药"])
+def test_off_topic_questions_are_not_answered(real_searcher, question):
+    from assistant.answer import Answerer
+
+    ans = Answerer(real_searcher).answer(question)
+    assert ans.status == "not_found" and not ans.passages

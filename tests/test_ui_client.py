@@ -1,7 +1,9 @@
-"""The page's API, called the way a script would: through gradio_client."""
+"""The page's API, called the way a script would: through gradio_client, against the
+app launched on 127.0.0.1."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 
 import pytest
@@ -17,26 +19,175 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def app_url(mini_corpus, tmp_path):
+def launch(service: Service, **kwargs):
     import ui
 
+    app = ui.build_app(service)
+    port = free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kwargs)
+    return app, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def served(mini_corpus, tmp_path):
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
-    app = ui.build_app(Service(index_dir, embedder=FakeEmbedder()))
-    port = free_port()
-    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    service = Service(index_dir, corpus_dir=mini_corpus, embedder=FakeEmbedder())
+    app, url = launch(service)
+    yield url, mini_corpus
     app.close()
 
 
-def test_search_through_the_api(app_url):
+@pytest.fixture
+def client(served):
     from gradio_client import Client
 
-    client = Client(app_url, verbose=False)
+    return Client(served[0], verbose=False)
+
+
+def test_ask(client):
+    answer, passages = client.predict("发展党员", [], [], [], api_name="/ask")
+    assert "回答（摘自文件原文）" in answer and "出处" in answer
+    assert "甲区教育局2023年工作要点 · 2023 · 甲区 › 一、加强党的建设 › 1.严格发展党员" in answer
+    assert 'id="passage-1"' in passages and "在原文中查看" in passages
+    assert "<mark>发展党员</mark>" in passages
+
+
+def test_ask_with_filters(client):
+    _, passages = client.predict("教育", ["2024"], [], [], api_name="/ask")
+    assert "乙县教育局2024年工作要点" in passages and "甲区教育局" not in passages
+    _, passages = client.predict("教育", [], ["甲区"], [], api_name="/ask")
+    assert "甲区教育局" in passages and "乙县" not in passages
+
+
+def test_ask_without_content_words(client):
+    answer, passages = client.predict("的了吗？", [], [], [], api_name="/ask")
+    assert "没有可检索的内容" in answer
+
+
+def test_search_endpoint(client):
     html = client.predict("发展党员", 3, [], [], api_name="/search")
-    assert "1.严格发展党员" in html and "<mark>发展党员</mark>" in html
-    filtered = client.predict("教育", 10, ["2024"], [], api_name="/search")
-    assert "乙县" in filtered and "甲区教育局" not in filtered
+    assert "1.严格发展党员" in html
     empty = client.predict("   ", 5, [], [], api_name="/search")
     assert "查询内容为空" in empty
+
+
+def test_documents_and_sections(client):
+    table = client.predict(api_name="/list_documents")
+    rows = table["data"] if isinstance(table, dict) else table
+    titles = {r[0] for r in rows}
+    assert titles == {"甲区教育局2023年工作要点", "乙县教育局2024年工作要点"}
+    doc_id = next(r[-1] for r in rows if r[0] == "乙县教育局2024年工作要点")
+    html = client.predict(doc_id, "2.1", api_name="/show_document")
+    assert 'id="pq-target"' in html and "加强教师培训" in html
+    assert f"?doc={doc_id}&amp;section=1.2" in html  # every section linkable
+
+
+def test_upload_find_and_remove(client, served, tmp_path):
+    from gradio_client import handle_file
+
+    url, corpus = served
+    new = tmp_path / "upload" / "2025-丙区教育工作要点.txt"
+    new.parent.mkdir()
+    new.write_text("丙区教育局2025年工作要点\n一、推进课后服务\n1.做好课后托管。实现义务教育学校课后服务全覆盖，开设科技社团。\n",
+                   encoding="utf-8")
+    status, *_ = client.predict([handle_file(str(new))], api_name="/upload")
+    assert "已加入索引：2025-丙区教育工作要点.txt" in status
+    assert (corpus / "2025-丙区教育工作要点.txt").exists()
+    _, passages = client.predict("课后托管科技社团", [], [], [], api_name="/ask")
+    assert "丙区教育局2025年工作要点" in passages
+
+    table = client.predict(api_name="/list_documents")
+    rows = table["data"] if isinstance(table, dict) else table
+    doc_id = next(r[-1] for r in rows if r[0] == "丙区教育局2025年工作要点")
+    status, *_ = client.predict(doc_id, api_name="/remove")
+    assert "已从索引移除" in status
+    assert not (corpus / "2025-丙区教育工作要点.txt").exists()
+    assert (corpus / ".removed" / "2025-丙区教育工作要点.txt").exists()  # nothing lost
+    _, passages = client.predict("课后托管科技社团", [], [], [], api_name="/ask")
+    assert "丙区教育局2025年工作要点" not in passages
+
+
+def test_upload_refuses_bad_files(client, tmp_path):
+    from gradio_client import handle_file
+
+    bad = tmp_path / "up"
+    bad.mkdir()
+    (bad / "脚本.txt").write_text("", encoding="utf-8")
+    status, *_ = client.predict([handle_file(str(bad / "脚本.txt"))], api_name="/upload")
+    assert "文件为空" in status
+
+
+def test_document_text_is_shown_as_text(mini_corpus, tmp_path):
+    from gradio_client import Client
+
+    (mini_corpus / "恶意.txt").write_text(
+        "丁区通知\n一、总则\n1.测试<script>alert(1)</script>和<img src=x onerror=alert(2)>以及[链接](javascript:alert(3))。\n",
+        encoding="utf-8")
+    index_dir = tmp_path / "index2"
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    app, url = launch(Service(index_dir, corpus_dir=mini_corpus, embedder=FakeEmbedder()))
+    try:
+        client = Client(url, verbose=False)
+        _, passages = client.predict("测试链接", [], [], [], api_name="/ask")
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in passages and "<script>" not in passages
+        assert "<img" not in passages and "&lt;img" in passages
+    finally:
+        app.close()
+
+
+def test_corpus_folder_cannot_be_escaped(tmp_path):
+    from assistant.library import LibraryError, add_files, remove_source, safe_name
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    src = tmp_path / "x.txt"
+    src.write_text("内容", encoding="utf-8")
+    saved, problems = add_files(corpus, [(src, "../../etc/passwd.txt")])
+    assert saved == ["passwd.txt"] and (corpus / "passwd.txt").exists()
+    assert not (tmp_path / "etc").exists()
+    for bad in ("..", ".hidden.txt", "/"):
+        with pytest.raises(LibraryError):
+            safe_name(bad)
+    with pytest.raises(LibraryError):
+        remove_source(corpus, "../x.txt")
+    assert src.exists()
+    shutil.rmtree(corpus)
+
+
+def test_files_outside_are_not_served(served):
+    import httpx
+
+    url, corpus = served
+    for path in ("/etc/passwd", str(corpus / "2023-甲区教育工作要点.txt"), "../../etc/passwd"):
+        r = httpx.get(f"{url}gradio_api/file={path}")
+        assert r.status_code in (403, 404), path
+        assert "root:" not in r.text
+
+
+def test_login_when_auth_is_set(mini_corpus, tmp_path):
+    import httpx
+    from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
+
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    app, url = launch(Service(index_dir, embedder=FakeEmbedder()), auth=("admin", "s3cret"))
+    try:
+        assert httpx.get(f"{url}gradio_api/info").status_code in (401, 403)
+        with pytest.raises(AuthenticationError):
+            Client(url, verbose=False).predict("发展党员", [], [], [], api_name="/ask")
+        client = Client(url, auth=("admin", "s3cret"), verbose=False)
+        answer, _ = client.predict("发展党员", [], [], [], api_name="/ask")
+        assert "出处" in answer
+    finally:
+        app.close()
+
+
+def test_auth_option_format():
+    import ui
+
+    assert ui.parse_auth("admin:pa:ss") == ("admin", "pa:ss")
+    assert ui.parse_auth(None) is None
+    with pytest.raises(SystemExit):
+        ui.parse_auth("nopassword")

@@ -1,0 +1,154 @@
+"""Extractive and generative answers, and `policyqa ask`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.answer import NO_CONTENT, Answerer, points_from_text, split_sentences
+from assistant.cli import main
+from assistant.index import load_index
+from assistant.llm import LLMConfig, check_markers
+from assistant.retrieve import Filters, Searcher
+from indexer.build import build_index
+from indexer.embed import FakeEmbedder
+
+from .llm_stub import StubLLM
+
+
+@pytest.fixture
+def answerer(mini_corpus, tmp_path):
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    return Answerer(Searcher(load_index(index_dir), FakeEmbedder()))
+
+
+def test_sentences():
+    assert split_sentences("一、总则。第一句；第二句！“引号。”结尾") == ["一、总则。", "第一句；", "第二句！", "“引号。”", "结尾"]
+
+
+def test_extractive_answer_cites_its_passages(answerer):
+    ans = answerer.answer("发展党员", k=3)
+    assert ans.status == "ok" and ans.mode == "extractive" and ans.points
+    texts = "".join(p.text for p in ans.points)
+    assert "严把党员入口关" in texts
+    corpus_text = "".join(p.text for p in ans.passages)
+    for point in ans.points:
+        assert point.citations and all(1 <= n <= len(ans.passages) for n in point.citations)
+        # nothing is written that is not in a cited passage
+        for sentence in split_sentences(point.text):
+            assert sentence in corpus_text
+    assert [p.rank for p in ans.passages] == list(range(1, len(ans.passages) + 1))
+
+
+def test_no_content_words(answerer):
+    for q in ("的了吗", "？？？", "   "):
+        ans = answerer.answer(q)
+        assert ans.status == "no_content" and ans.message == NO_CONTENT and not ans.passages
+
+
+def test_below_threshold_says_not_found(answerer):
+    answerer.min_relevance = 5.0  # nothing can reach it
+    ans = answerer.answer("发展党员")
+    assert ans.status == "not_found" and not ans.passages and not ans.points and "没有找到" in ans.message
+
+
+def test_filters_apply(answerer):
+    ans = answerer.answer("教育", filters=Filters(years={2024}))
+    assert ans.passages and {p.year for p in ans.passages} == {2024}
+
+
+def test_marker_check():
+    text, removed = check_markers("甲[1]。乙[7]。丙[2][3]", 2)
+    assert text == "甲[1]。乙。丙[2]" and removed == ["[7]", "[3]"]
+    points = points_from_text("- 第一条[1]\n2. 第二条[1][2]\n\n")
+    assert [(p.text, p.citations) for p in points] == [("第一条[1]", [1]), ("第二条[1][2]", [1, 2])]
+
+
+def test_generative_answer_streams(answerer):
+    with StubLLM() as llm:
+        config = LLMConfig(llm.base_url, "stub", "secret", timeout=5)
+        steps = list(answerer.generate("发展党员", config, k=3))
+        final = steps[-1]
+        assert len(steps) >= 3  # streamed in pieces
+        assert final.mode == "generative" and final.status == "ok" and not final.notice
+        assert final.text == "- 严把党员入口关，把骨干教师培养成党员[1]。\n- 建立师德师风承诺制[2]。"
+        assert [p.citations for p in final.points] == [[1], [2]]
+        sent = llm.requests[-1]
+        assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer secret"
+        assert sent["body"]["stream"] is True and sent["body"]["model"] == "stub"
+        prompt = sent["body"]["messages"][-1]["content"]
+        assert "[1] 出处：" in prompt and "问题：发展党员" in prompt
+
+
+def test_bad_marker_is_removed_and_reported(answerer):
+    with StubLLM() as llm:
+        llm.set_mode("bad_marker")
+        final = list(answerer.generate("发展党员", LLMConfig(llm.base_url, timeout=5), k=3))[-1]
+        assert final.mode == "generative"
+        assert "[9]" not in final.text and final.removed_markers == ["[9]"]
+        assert "[9]" in final.notice
+
+
+@pytest.mark.parametrize("mode", ["fail", "slow"])
+def test_failing_or_slow_server_falls_back_to_extractive(answerer, mode):
+    with StubLLM() as llm:
+        llm.set_mode(mode)
+        final = list(answerer.generate("发展党员", LLMConfig(llm.base_url, timeout=1.5), k=3))[-1]
+        assert final.mode == "extractive" and final.points
+        assert "生成式回答不可用" in final.notice
+
+
+def test_unreachable_server_falls_back(answerer):
+    final = list(answerer.generate("发展党员", LLMConfig("http://127.0.0.1:9/v1", timeout=2), k=3))[-1]
+    assert final.mode == "extractive" and "生成式回答不可用" in final.notice
+
+
+def test_non_streaming_reply_is_accepted(answerer):
+    with StubLLM() as llm:
+        llm.set_mode("plain")
+        final = list(answerer.generate("发展党员", LLMConfig(llm.base_url, timeout=5), k=3))[-1]
+        assert final.mode == "generative" and "[1]" in final.text
+
+
+# --- the command line ---------------------------------------------------------------
+
+@pytest.fixture
+def cli_index(mini_corpus, tmp_path, fake_model, capsys):
+    index_dir = tmp_path / "cli-index"
+    assert main(["index", str(mini_corpus), "--index", str(index_dir)]) == 0
+    capsys.readouterr()
+    return index_dir
+
+
+def test_cli_ask_json(cli_index, capsys):
+    assert main(["ask", "发展党员", "--index", str(cli_index), "--json", "-k", "3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "ok" and data["points"]
+    assert all(isinstance(p["citations"], list) and p["citations"] for p in data["points"])
+    assert {"rank", "score", "doc_id", "title", "section_id", "section_path", "text"} <= set(data["passages"][0])
+
+
+def test_cli_ask_text(cli_index, capsys):
+    assert main(["ask", "发展党员", "--index", str(cli_index)]) == 0
+    out = capsys.readouterr().out
+    assert "1. " in out and "[1]" in out and "出处：" in out
+    assert "甲区教育局2023年工作要点 · 2023 · 甲区 › 一、加强党的建设 › 1.严格发展党员" in out
+
+
+def test_cli_ask_empty(cli_index, capsys):
+    assert main(["ask", "  ", "--index", str(cli_index)]) == 1
+    assert "问题为空" in capsys.readouterr().err
+
+
+def test_cli_ask_with_language_model(cli_index, capsys, monkeypatch):
+    with StubLLM() as llm:
+        monkeypatch.setenv("POLICYQA_LLM_BASE_URL", llm.base_url)
+        assert main(["ask", "发展党员", "--index", str(cli_index)]) == 0
+        out = capsys.readouterr().out
+        assert "严把党员入口关，把骨干教师培养成党员[1]。" in out and "出处：" in out
+        llm.set_mode("fail")
+        assert main(["ask", "发展党员", "--index", str(cli_index), "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["mode"] == "extractive" and "生成式回答不可用" in data["notice"]

@@ -1,0 +1,122 @@
+"""A real headless Chromium (Debian's chromium + chromium-driver) drives the page
+served with the real model over the real corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        if os.environ.get("POLICYQA_REQUIRE_BROWSER"):
+            pytest.fail("chromium / chromedriver missing: apt-get install chromium chromium-driver")
+        pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1800"):
+        opts.add_argument(arg)
+    opts.binary_location = CHROMIUM
+    driver = webdriver.Chrome(service=DriverService(DRIVER), options=opts)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page_url(real_index):
+    import ui
+    from assistant.service import Service
+
+    app = ui.build_app(Service(real_index))
+    port = _free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                       css=ui.CSS)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def _wait(driver, condition, seconds=90):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds).until(condition)
+
+
+def test_ask_in_the_browser_and_open_the_source(browser, page_url, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(page_url)
+    box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"))
+    box.send_keys("发展党员有哪些要求")
+    browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
+    _wait(browser, lambda d: "出处" in d.find_element(By.ID, "pq-answer").text)
+    answer = browser.find_element(By.ID, "pq-answer").text
+    browser.save_screenshot(str(tmp_path / "answer.png"))
+    assert (tmp_path / "answer.png").stat().st_size > 10_000
+    assert "回答（摘自文件原文）" in answer
+    assert "金坛区委教育工委2023年工作要点 · 2023 · 金坛区 › 三、鲜明选育导向" in answer
+    assert "7.持续提升发展党员工作水平" in answer
+    assert "2024年武进教育党建工作要点 · 2024 · 武进区" in answer
+    assert "中共上海市宝山区教育工作委员会2020年工作要点 · 2020 · 宝山区" in answer
+    assert browser.find_elements(By.CSS_SELECTOR, "#pq-passages .pq-card mark")  # query words marked
+
+    # One click on a card opens its section in the document.
+    link = browser.find_element(By.CSS_SELECTOR, "#passage-1 a.pq-open")
+    heading = browser.find_element(By.CSS_SELECTOR, "#passage-1 .pq-cite").text.split("›")[-1].strip()
+    link.click()
+    _wait(browser, lambda d: len(d.window_handles) > 1)
+    browser.switch_to.window(browser.window_handles[-1])
+    target = _wait(browser, lambda d: d.find_element(By.ID, "pq-target"))
+    time.sleep(0.5)
+    assert heading in target.text
+    browser.save_screenshot(str(tmp_path / "section.png"))
+    browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+
+
+def test_document_text_with_script_stays_text(browser, tmp_path):
+    """A document carrying <script> is shown as text: the script does not run."""
+    from selenium.webdriver.common.by import By
+
+    import ui
+    from assistant.service import Service
+    from indexer.build import build_index
+    from indexer.embed import FakeEmbedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "x.txt").write_text(
+        "戊区通知\n一、总则\n1.测试脚本<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">正文。\n",
+        encoding="utf-8")
+    build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
+    app = ui.build_app(Service(tmp_path / "index", embedder=FakeEmbedder()))
+    port = _free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"))
+        box.send_keys("测试脚本 <script>window.pwned=3</script>")
+        browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
+        _wait(browser, lambda d: "<script>" in d.find_element(By.ID, "pq-passages").text)
+        assert browser.execute_script("return window.pwned === undefined")
+    finally:
+        app.close()
