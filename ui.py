@@ -12,14 +12,29 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.compare import SectionNotFound, compare_sections
+from assistant.draft import DraftError, check_draft, read_draft
+from assistant.export import ExportError, comparison_blocks, draft_blocks, precedent_blocks, write
 from assistant.library import MAX_UPLOAD_BYTES, LibraryError, list_documents
 from assistant.llm import LLMConfig
-from assistant.render import CSS, answer_html, document_html, esc, result_cards
+from assistant.precedents import find_precedents
+from assistant.render import (
+    CSS,
+    answer_html,
+    comparison_html,
+    document_html,
+    draft_html,
+    esc,
+    precedents_html,
+    result_cards,
+)
 from assistant.retrieve import Filters, QueryError
 from assistant.service import Service
 from indexer.build import BuildError
@@ -29,7 +44,8 @@ from indexer.store import IndexProblem
 log = logging.getLogger("policyqa.ui")
 EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
 DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
-USER_ERRORS = (QueryError, IndexProblem, LibraryError, BuildError)
+USER_ERRORS = (QueryError, IndexProblem, LibraryError, BuildError, SectionNotFound, DraftError, ExportError)
+TARGET_HEADERS = ["数值", "所指", "出处"]
 # Queue: questions are short CPU work on one shared model; more than this many at
 # once only makes each slower on a 2-core machine. Builds run one at a time.
 ASK_CONCURRENCY = 4
@@ -164,6 +180,98 @@ class Page:
                 *self.refreshed())
 
 
+class Drafting:
+    """Callbacks of the 先例 tab: precedents, comparison, draft check, export."""
+
+    def __init__(self, service: Service):
+        self.service = service
+
+    def precedents(self, text: str, years: list, regions: list):
+        try:
+            if not (text or "").strip():
+                raise QueryError("请输入主题或粘贴一段草稿，例如：党建品牌创建")
+            ps = find_precedents(self.service.answerer(), text, _filters(years, regions, []))
+        except USER_ERRORS as e:
+            return str(e), _message(str(e)), [], gr.update(choices=[]), gr.update(choices=[])
+        except Exception as e:
+            return "出错了", _unexpected(e), [], gr.update(choices=[]), gr.update(choices=[])
+        choices = [(f"{r.year or ''} {r.region} › {r.section_path[-1]}", r.section_id) for r in ps.sections()]
+        rows = [[t.value, t.counts, t.citation] for t in ps.targets]
+        first, second = default_pair(ps)
+        return (ps.coverage_line(), precedents_html(ps), rows, gr.update(choices=choices, value=first),
+                gr.update(choices=choices, value=second))
+
+    def compare(self, first: str, second: str) -> str:
+        if not first or not second:
+            return _message("请选择或填写两个章节 ID（形如 文档ID#3.7）。")
+        try:
+            return comparison_html(compare_sections(self.service.index, first, second))
+        except USER_ERRORS as e:
+            return _message(str(e))
+        except Exception as e:
+            return _unexpected(e)
+
+    def draft_check(self, text: str, file) -> str:
+        try:
+            if file:
+                text = read_draft(file if isinstance(file, str) else file.name)
+            return draft_html(check_draft(self.service.answerer(), text or ""))
+        except USER_ERRORS as e:
+            return _message(str(e))
+        except Exception as e:
+            return _unexpected(e)
+
+    def export(self, text: str, years: list, regions: list, first: str, second: str, fmt: str):
+        """The precedent set (and the comparison, when two sections are chosen) as a file."""
+        try:
+            if not (text or "").strip():
+                raise QueryError("请先输入主题")
+            blocks = precedent_blocks(find_precedents(self.service.answerer(), text, _filters(years, regions, [])))
+            if first and second:
+                blocks += comparison_blocks(compare_sections(self.service.index, first, second))
+            return str(write(blocks, _export_path("先例", fmt))), ""
+        except USER_ERRORS as e:
+            return None, str(e)
+        except Exception as e:
+            log.exception("export failed")
+            return None, f"导出失败：内部错误（{type(e).__name__}）"
+
+    def export_draft(self, text: str, file, fmt: str):
+        try:
+            if file:
+                text = read_draft(file if isinstance(file, str) else file.name)
+            report = check_draft(self.service.answerer(), text or "")
+            return str(write(draft_blocks(report), _export_path("草稿检查", fmt))), ""
+        except USER_ERRORS as e:
+            return None, str(e)
+        except Exception as e:
+            log.exception("export failed")
+            return None, f"导出失败：内部错误（{type(e).__name__}）"
+
+
+def default_pair(ps) -> tuple[str | None, str | None]:
+    """What to compare first: the two latest plans of one region (what changed from
+    year to year), else the oldest and the newest precedent."""
+    sections = [p.section for p in ps.precedents]
+    by_region: dict[str, list] = {}
+    for s in sections:
+        if s.region:
+            by_region.setdefault(s.region, []).append(s)
+    pairs = [sorted(v, key=lambda s: s.year or 0)[-2:] for v in by_region.values() if len(v) > 1]
+    if pairs:
+        a, b = max(pairs, key=lambda p: p[1].year or 0)
+        return a.section_id, b.section_id
+    if len(sections) > 1:
+        return sections[0].section_id, sections[-1].section_id
+    return (sections[0].section_id, None) if sections else (None, None)
+
+
+def _export_path(stem: str, fmt: str) -> Path:
+    suffix = ".docx" if str(fmt).lower().lstrip(".") in ("docx", "word") else ".md"
+    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+    return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
+
+
 def _progress(progress):
     def update(stage: str, done: int, total: int) -> None:
         progress((done, max(total, 1)), desc=stage)
@@ -173,6 +281,7 @@ def _progress(progress):
 
 def build_app(service: Service) -> gr.Blocks:
     page = Page(service)
+    drafting = Drafting(service)
     years, regions, titles = page.choices()
     try:
         _ = service.index
@@ -203,6 +312,37 @@ def build_app(service: Service) -> gr.Blocks:
                     k = gr.Slider(1, 20, value=5, step=1, label="结果数", scale=2)
                     search_btn = gr.Button("检索", scale=1)
                 results = gr.HTML()
+            with gr.Tab("先例", id="precedents"):
+                gr.Markdown("输入一个主题（如“党建品牌创建”）或粘贴一段草稿：看各文件的同类条目、指标，对比不同年份的写法。")
+                with gr.Row():
+                    topic = gr.Textbox(label="主题或段落", lines=2, scale=5, elem_id="pq-topic")
+                    p_btn = gr.Button("查找先例", variant="primary", scale=1)
+                with gr.Row():
+                    p_year = gr.Dropdown(choices=years, multiselect=True, label="年份")
+                    p_region = gr.Dropdown(choices=regions, multiselect=True, label="地区")
+                coverage = gr.Markdown()
+                p_html = gr.HTML(elem_id="pq-precedents")
+                p_targets = gr.Dataframe(headers=TARGET_HEADERS, value=[], interactive=False, wrap=True,
+                                         label="目标与指标")
+                with gr.Row():
+                    cmp_a = gr.Dropdown(label="对比：章节甲", allow_custom_value=True, scale=2)
+                    cmp_b = gr.Dropdown(label="章节乙", allow_custom_value=True, scale=2)
+                    cmp_btn = gr.Button("对比", scale=1)
+                cmp_html = gr.HTML(elem_id="pq-compare")
+                with gr.Row():
+                    fmt = gr.Radio(["docx", "md"], value="docx", label="导出格式")
+                    exp_btn = gr.Button("导出先例与对比")
+                    exp_file = gr.File(label="导出文件", interactive=False)
+                exp_msg = gr.Markdown()
+                with gr.Accordion("草稿检查", open=False):
+                    draft_box = gr.Textbox(label="粘贴整份草稿", lines=8)
+                    draft_file = gr.File(label="或上传草稿（.txt / .md）", file_types=[".txt", ".md"], type="filepath")
+                    with gr.Row():
+                        draft_btn = gr.Button("检查草稿")
+                        draft_exp = gr.Button("导出检查结果")
+                        draft_out = gr.File(label="导出文件", interactive=False)
+                    draft_html_out = gr.HTML(elem_id="pq-draft")
+                    draft_msg = gr.Markdown()
             with gr.Tab("文档", id="docs"):
                 docs_table = gr.Dataframe(value=page.table(), headers=DOC_HEADERS, interactive=False,
                                           wrap=True, label="已索引的文档（点击一行查看）")
@@ -235,6 +375,17 @@ def build_app(service: Service) -> gr.Blocks:
                          concurrency_id="build")
         remove_btn.click(page.remove, remove_pick, [status, *refreshed], api_name="remove", concurrency_limit=1,
                          concurrency_id="build")
+        p_inputs = [topic, p_year, p_region]
+        p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]
+        p_btn.click(drafting.precedents, p_inputs, p_outputs, api_name="precedents", concurrency_limit=ASK_CONCURRENCY)
+        topic.submit(drafting.precedents, p_inputs, p_outputs, api_name=False, concurrency_limit=ASK_CONCURRENCY)
+        cmp_btn.click(drafting.compare, [cmp_a, cmp_b], cmp_html, api_name="compare")
+        exp_btn.click(drafting.export, [topic, p_year, p_region, cmp_a, cmp_b, fmt], [exp_file, exp_msg],
+                      api_name="export")
+        draft_btn.click(drafting.draft_check, [draft_box, draft_file], draft_html_out, api_name="draft_check",
+                        concurrency_limit=ASK_CONCURRENCY)
+        draft_exp.click(drafting.export_draft, [draft_box, draft_file, fmt], [draft_out, draft_msg],
+                        api_name="export_draft")
         app.load(page.from_link, None, [tabs, doc_pick, doc_view], api_name=False).then(
             None, None, None, js="() => setTimeout(() => document.getElementById('pq-target')"
                                  "?.scrollIntoView({block: 'start'}), 400)")

@@ -18,6 +18,7 @@ from indexer.embed import ModelError
 from indexer.store import IndexProblem
 
 from .evaluate import GoldFileError
+from .export import ExportError
 from .library import LibraryError
 from .retrieve import Filters, QueryError, Searcher, SearchResult
 
@@ -231,7 +232,7 @@ def cmd_eval(args) -> int:
 def cmd_ask(args) -> int:
     from .answer import Answerer
     from .llm import LLMConfig
-    from .render import answer_text
+    from .plain import answer_text
 
     question = (args.question or "").strip()
     if not question:
@@ -274,6 +275,79 @@ def _eval_answers(searcher, items, args) -> int:
         for row in result["details"]:
             if not row["hit"]:
                 print(f"  未引用金标准 {row['id']} {row['question']}（{row['status']}）")
+    return 0
+
+
+def _topic(args) -> str:
+    text = args.text
+    if args.file:
+        from .draft import read_draft
+
+        text = read_draft(args.file)
+    elif text == "-":
+        text = sys.stdin.read()
+    text = (text or "").strip()
+    if not text:
+        raise UserError("请给出主题或段落，例如：policyqa precedents 党建品牌创建")
+    return text
+
+
+def _export(blocks, path: str | None) -> None:
+    if path:
+        from .export import write
+
+        written = write(blocks, Path(path))
+        print(f"已导出：{written}", file=sys.stderr)
+
+
+def cmd_precedents(args) -> int:
+    from .answer import Answerer
+    from .export import precedent_blocks
+    from .plain import precedents_text
+    from .precedents import find_precedents
+
+    text = _topic(args)
+    result = find_precedents(Answerer(_searcher(args)), text, _filters(args))
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(precedents_text(result))
+    _export(precedent_blocks(result), args.export)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import SectionNotFound, compare_sections
+    from .export import comparison_blocks
+    from .plain import comparison_text
+
+    try:
+        result = compare_sections(_searcher(args).index, args.first, args.second)
+    except SectionNotFound as e:
+        raise UserError(str(e)) from e
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(comparison_text(result, color=_color()))
+    _export(comparison_blocks(result), args.export)
+    return 0
+
+
+def cmd_draft_check(args) -> int:
+    from .answer import Answerer
+    from .draft import DraftError, check_draft, read_draft
+    from .export import draft_blocks
+    from .plain import draft_text
+
+    try:
+        report = check_draft(Answerer(_searcher(args)), read_draft(args.file), _filters(args))
+    except DraftError as e:
+        raise UserError(str(e)) from e
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(draft_text(report))
+    _export(draft_blocks(report), args.export)
     return 0
 
 
@@ -325,6 +399,36 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.set_defaults(func=cmd_ask)
 
+    def filters(sp):
+        sp.add_argument("--year", action="append", help="按年份筛选，可重复")
+        sp.add_argument("--region", action="append", help="按地区筛选，可重复")
+        sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+
+    sp = sub.add_parser("precedents", help="查找先例：各文件如何表述同一事项、有何指标")
+    sp.add_argument("text", nargs="?", help="主题或段落（“-” 表示从标准输入读取）")
+    sp.add_argument("--file", help="从文件读取段落")
+    common(sp)
+    filters(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    sp.set_defaults(func=cmd_precedents, k=1)
+
+    sp = sub.add_parser("compare", help="并排对比两个章节（逐字标出差异）")
+    sp.add_argument("first", help="章节 ID，例如 36217970ac#4.18")
+    sp.add_argument("second", help="章节 ID")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser("draft-check", help="检查草稿：各条目的先例，以及最近同类文件中草稿未涉及的条目")
+    sp.add_argument("file", help="草稿文件（.txt / .md）")
+    common(sp)
+    filters(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    sp.set_defaults(func=cmd_draft_check, k=1)
+
     sp = sub.add_parser("eval", help="在标注问题上评测检索质量")
     sp.add_argument("gold", help="标注文件（JSONL）")
     common(sp)
@@ -354,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-k 必须大于 0")
     try:
         return args.func(args)
-    except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError, LibraryError) as e:
+    except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError, LibraryError,
+            ExportError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

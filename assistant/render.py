@@ -96,49 +96,6 @@ def answer_html(ans: Answer) -> str:
     return "".join(parts)
 
 
-def answer_text(ans: Answer) -> str:
-    """The answer for a terminal."""
-    if ans.status != "ok":
-        return ans.message
-    lines = []
-    if ans.notice:
-        lines.append(f"（{ans.notice}）")
-    if ans.mode == "generative":
-        lines.append(ans.text.strip())
-    else:
-        for i, p in enumerate(ans.points, start=1):
-            lines.append(f"{i}. {p.text}{''.join(f'[{n}]' for n in p.citations)}")
-    lines.append("")
-    lines.append("出处：")
-    for r in cited_passages(ans):
-        lines.append(f"[{r.rank}] {citation(r)}")
-    return "\n".join(lines)
-
-
-CSS = """
-.pq-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 8px 0;}
-.pq-cite {font-weight: 600;}
-.pq-meta {color: #57606a; font-size: 0.9em; margin: 2px 0 6px;}
-.pq-text {line-height: 1.7;}
-.pq-text mark {background: #fff3b0; padding: 0 1px;}
-.pq-empty {color: #57606a; padding: 12px 0;}
-.pq-answer {border-left: 4px solid #2f81f7; padding: 8px 14px; margin: 6px 0 12px; background: #f6f8fa;}
-.pq-answer-head {font-weight: 600; margin-bottom: 4px;}
-.pq-points li {margin: 4px 0; line-height: 1.7;}
-.pq-ref a {text-decoration: none;}
-.pq-notice {color: #9a6700; margin-bottom: 6px;}
-.pq-none {border-left-color: #9a6700;}
-.pq-sources {margin-top: 8px; font-size: 0.9em; color: #424a53;}
-.pq-sources-head {font-weight: 600;}
-.pq-doc h4 {margin: 14px 0 4px;}
-.pq-doc .pq-target {background: #fff8c5; outline: 2px solid #d4a72c; padding: 4px;}
-.pq-doc p {line-height: 1.8; margin: 4px 0;}
-.pq-toc {font-size: 0.92em; line-height: 1.7;}
-.pq-toc ul {margin: 0; padding-left: 1.2em;}
-.pq-docmeta {color: #57606a; font-size: 0.9em;}
-"""
-
-
 def document_html(index, doc_id: str, target_key: str = "") -> str:
     """A document as its section tree and its text, the target section marked."""
     doc = index.document(doc_id)
@@ -174,3 +131,106 @@ def document_html(index, doc_id: str, target_key: str = "") -> str:
         out.append(f'<div class="{cls}" data-key="{esc(s.key)}"{anchor}>{label}{paragraphs}</div>')
     out.append("</div>")
     return "".join(out)
+
+
+def _full_citation(r) -> str:
+    from .export import full_citation
+
+    return full_citation(r)
+
+
+def precedents_html(ps) -> str:
+    if not ps.precedents:
+        return f'<div class="pq-empty">没有找到与“{esc(ps.query[:60])}”相关的先例。{esc(ps.coverage_line())}</div>'
+    terms = query_terms(ps.query)
+    out = []
+    for p in ps.precedents:
+        s = p.section
+        key = s.section_id.partition("#")[2]
+        extra = []
+        for d in p.duplicates:
+            extra.append(f'<div class="pq-meta">相同段落也见于：{esc(_full_citation(d))}</div>')
+        for x in p.see_also:
+            xk = x.section_id.partition("#")[2]
+            extra.append(f'<div class="pq-meta">同一文件另见：<a href="{esc(section_link(x.doc_id, xk))}" '
+                         f'target="_blank">{esc(" › ".join(x.section_path))}</a>（{esc(x.section_id)}）</div>')
+        out.append(
+            f'<div class="pq-card pq-precedent" data-section="{esc(s.section_id)}">'
+            f'<div class="pq-cite">{esc(s.year or "")} · {esc(s.region or "—")} · {esc(s.title)}</div>'
+            f'<div class="pq-meta">{esc(" › ".join(s.section_path))} · 相似度 {p.relevance:.2f} · 章节 {esc(s.section_id)}'
+            f'{" · " + esc(s.doc_number) if s.doc_number else ""}{" · " + esc(s.date) if s.date else ""}'
+            f' · <a class="pq-open" href="{esc(section_link(s.doc_id, key))}" target="_blank">在原文中查看</a></div>'
+            f'<div class="pq-text">{highlighted(s.text, terms)}</div>{"".join(extra)}</div>'
+        )
+    return "\n".join(out)
+
+
+def comparison_html(c) -> str:
+    left, right = [], []
+    for op, a, b in c.ops:
+        if op == "equal":
+            left.append(esc(a))
+            right.append(esc(b))
+        else:
+            if a:
+                left.append(f'<del class="pq-del">{esc(a)}</del>')
+            if b:
+                right.append(f'<ins class="pq-ins">{esc(b)}</ins>')
+    def column(info, body):
+        return (f'<div class="pq-col"><div class="pq-cite">{esc(info.citation)}</div>'
+                f'<div class="pq-meta">{esc(info.section_id)}{" · " + esc(info.doc_number) if info.doc_number else ""}</div>'
+                f'<div class="pq-text">{"".join(body).replace(chr(10), "<br>")}</div></div>')
+    return (f'<div class="pq-meta">文字相似度 {c.ratio:.0%}：左侧删去的文字标红，右侧新增的文字标绿。</div>'
+            f'<div class="pq-compare">{column(c.a, left)}{column(c.b, right)}</div>')
+
+
+def draft_html(r) -> str:
+    out = [f'<div class="pq-answer"><div class="pq-answer-head">草稿：{esc(r.title or "未命名")}，'
+           f'{len(r.items)} 个条目</div>']
+    if r.comparable:
+        out.append(f'<div>对照文件：{esc(r.comparable.title)}（{esc(r.reason)}）</div>')
+        if r.missing:
+            out.append(f'<div class="pq-notice">草稿未涉及对照文件的 {len(r.missing)} 个条目：</div><ul>')
+            for m in r.missing:
+                key = m.section_id.partition("#")[2]
+                out.append(f'<li class="pq-missing"><a href="{esc(section_link(m.section_id.partition("#")[0], key))}" '
+                           f'target="_blank">{esc(" › ".join(m.path))}</a></li>')
+            out.append("</ul>")
+        else:
+            out.append("<div>对照文件的条目草稿均已涉及。</div>")
+    else:
+        out.append(f"<div>{esc(r.reason)}</div>")
+    out.append("</div>")
+    for item in r.items:
+        refs = "".join(f'<li>{esc(p.citation)}（{esc(p.section_id)}）</li>' for p in item.precedents)
+        out.append(f'<div class="pq-card"><div class="pq-cite">{esc(" › ".join(item.path))}</div>'
+                   f'<div class="pq-meta">最接近的先例：</div><ul>{refs}</ul></div>')
+    return "".join(out)
+
+
+CSS = """
+.pq-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 8px 0;}
+.pq-cite {font-weight: 600;}
+.pq-meta {color: #57606a; font-size: 0.9em; margin: 2px 0 6px;}
+.pq-text {line-height: 1.7;}
+.pq-text mark {background: #fff3b0; padding: 0 1px;}
+.pq-empty {color: #57606a; padding: 12px 0;}
+.pq-answer {border-left: 4px solid #2f81f7; padding: 8px 14px; margin: 6px 0 12px; background: #f6f8fa;}
+.pq-answer-head {font-weight: 600; margin-bottom: 4px;}
+.pq-points li {margin: 4px 0; line-height: 1.7;}
+.pq-ref a {text-decoration: none;}
+.pq-notice {color: #9a6700; margin-bottom: 6px;}
+.pq-none {border-left-color: #9a6700;}
+.pq-sources {margin-top: 8px; font-size: 0.9em; color: #424a53;}
+.pq-sources-head {font-weight: 600;}
+.pq-doc h4 {margin: 14px 0 4px;}
+.pq-doc .pq-target {background: #fff8c5; outline: 2px solid #d4a72c; padding: 4px;}
+.pq-doc p {line-height: 1.8; margin: 4px 0;}
+.pq-toc {font-size: 0.92em; line-height: 1.7;}
+.pq-toc ul {margin: 0; padding-left: 1.2em;}
+.pq-docmeta {color: #57606a; font-size: 0.9em;}
+.pq-compare {display: flex; gap: 12px;}
+.pq-col {flex: 1; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; line-height: 1.8;}
+.pq-del {background: #ffd7d5; text-decoration: line-through;}
+.pq-ins {background: #ccffd8; text-decoration: none;}
+"""

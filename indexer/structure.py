@@ -110,7 +110,10 @@ class _Outline:
         self.last_number: dict[str, int] = {}
         self.law_like = law_like
 
-    def accepts(self, h: Heading) -> bool:
+    def accepts(self, h: Heading, next_same: int | None = None) -> bool:
+        """`next_same`: the number of the next candidate heading of the same kind. When
+        the numbering goes on after it, it vouches for a number that skips a few (items
+        deleted or lost): `2.` followed by `3.` is a heading even when `1.` is missing."""
         if h.family == "md":
             return True
         if self.law_like and h.family in _LIST_FAMILIES:
@@ -122,10 +125,11 @@ class _Outline:
             # Laws insert 第X条之一 and leave gaps where articles were repealed.
             return last < h.number <= last + 5 or (h.number == last and "之" in h.label)
         open_same = [x for x, _ in self.stack if x.family == h.family]
-        if open_same:
-            return h.number == open_same[-1].number + 1
-        # A new level starts at 1; some plans number items on through all parts.
-        return h.number == 1 or (last is not None and h.number == last + 1)
+        expected = [open_same[-1].number + 1] if open_same else [1] + ([last + 1] if last is not None else [])
+        if h.number in expected:
+            return True
+        skipped = min((h.number - e for e in expected if h.number > e), default=0)
+        return 0 < skipped <= 3 and next_same is not None and h.number < next_same <= h.number + 3
 
     def push(self, h: Heading, section: Section) -> None:
         while self.stack and self.stack[-1][0].rank >= h.rank:
@@ -161,9 +165,11 @@ def parse_sections(paragraphs: list[str]) -> list[Section]:
     block = title_block_length(paragraphs)
     found: list[tuple[int, Section]] = []
     keys: set[str] = set()
-    for i in range(block, len(paragraphs)):
-        h = match_heading(paragraphs[i])
-        if not h or not outline.accepts(h):
+    candidates = [(i, match_heading(paragraphs[i])) for i in range(block, len(paragraphs))]
+    candidates = [(i, h) for i, h in candidates if h]
+    for n, (i, h) in enumerate(candidates):
+        next_same = next((g.number for _, g in candidates[n + 1:] if g.family == h.family), None)
+        if not outline.accepts(h, next_same):
             continue
         section = Section("", [], starts[i], 0)
         outline.push(h, section)

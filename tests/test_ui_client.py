@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,31 @@ def test_auth_option_format():
     assert ui.parse_auth(None) is None
     with pytest.raises(SystemExit):
         ui.parse_auth("nopassword")
+
+
+def test_precedents_tab(client, tmp_path):
+    coverage, html, targets, first, second = client.predict("教育工作", [], [], api_name="/precedents")
+    first, second = (x["value"] if isinstance(x, dict) else x for x in (first, second))  # dropdown updates
+    assert "涉及该主题的文件" in coverage
+    assert "pq-precedent" in html and "在原文中查看" in html
+    rows = targets["data"] if isinstance(targets, dict) else targets
+    assert isinstance(rows, list)
+    compared = client.predict(first, second, api_name="/compare")
+    assert "pq-compare" in compared and "文字相似度" in compared
+    assert "找不到章节" in client.predict("nope#1", second, api_name="/compare")
+    path, message = client.predict("教育工作", [], [], first, second, "docx", api_name="/export")
+    assert path and path.endswith(".docx") and not message
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(path).paragraphs)
+    assert "先例：教育工作" in text and "对比：" in text
+
+
+def test_draft_check_tab(client):
+    draft = "甲区教育局2025年工作要点\n一、加强党的建设\n1.严格发展党员。坚持标准，把骨干教师培养成党员。\n"
+    html = client.predict(draft, None, api_name="/draft_check")
+    assert "对照文件：甲区教育局2023年工作要点" in html
+    assert "深化师德师风建设" in html  # in last year's plan, not in the draft
+    assert "草稿为空" in client.predict("", None, api_name="/draft_check")
+    path, message = client.predict(draft, None, "md", api_name="/export_draft")
+    assert path.endswith(".md") and "草稿检查" in Path(path).read_text(encoding="utf-8")

@@ -1,0 +1,150 @@
+"""Draft check: for each item of a pasted draft plan, the closest precedents; and the
+topics of the most recent comparable plan that the draft does not cover.
+
+A section of the comparable plan counts as covered when some draft item is closer
+to it than any other section of its own plan is (plus a small margin): items of one
+plan share its vocabulary, so their mutual similarity is the background a real
+match has to beat. A near-copy always counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer.chunk import chunk_document
+from indexer.parse import parse_text
+
+from .answer import Answerer
+from .compare import SectionInfo, section_info
+from .precedents import DocRef
+from .retrieve import Filters, SearchResult
+
+MARGIN = 0.01
+NEAR_COPY = 0.97
+PRECEDENTS_PER_ITEM = 3
+
+
+class DraftError(ValueError):
+    pass
+
+
+@dataclass
+class DraftItem:
+    path: list[str]
+    text: str
+    precedents: list[SearchResult] = field(default_factory=list)
+
+
+@dataclass
+class DraftReport:
+    title: str
+    items: list[DraftItem]
+    comparable: DocRef | None
+    reason: str
+    missing: list[SectionInfo]
+    covered: int = 0  # sections of the comparable plan the draft covers
+
+    def to_json(self) -> dict:
+        return {
+            "title": self.title,
+            "items": [{"path": it.path, "text": it.text, "precedents": [p.to_json() for p in it.precedents]}
+                      for it in self.items],
+            "comparable": self.comparable.__dict__ if self.comparable else None,
+            "reason": self.reason,
+            "covered": self.covered,
+            "missing": [{"section_id": m.section_id, "path": m.path, "citation": m.citation, "text": m.text}
+                        for m in self.missing],
+        }
+
+
+def draft_items(text: str) -> tuple[str, str, str, list[DraftItem]]:
+    """(title, region, doc type, items) of a draft; items are its lowest-level sections."""
+    if not (text or "").strip():
+        raise DraftError("草稿为空")
+    doc = parse_text(text, "草稿.txt")
+    paths = {s.key: s.path for s in doc.sections}
+    items: dict[str, DraftItem] = {}
+    for c in chunk_document(doc, max_chars=10**6):
+        if c.section_key.startswith("p"):
+            continue  # the opening is not an item
+        item = items.setdefault(c.section_key, DraftItem(paths[c.section_key], ""))
+        item.text += c.text
+    if not items:  # no numbered items: every paragraph is one
+        items = {str(i): DraftItem([p[:20]], p) for i, p in enumerate(doc.text.split("\n")) if len(p) >= 10}
+    return doc.meta.title, doc.meta.region, doc.meta.doc_type, list(items.values())
+
+
+def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -> DraftReport:
+    searcher = answerer.searcher
+    title, region, doc_type, items = draft_items(text)
+    if not items:
+        raise DraftError("草稿中没有可识别的条目")
+    for item in items:
+        item.precedents = searcher.search(item.text, k=PRECEDENTS_PER_ITEM, filters=filters)
+    item_vectors = searcher.embedder.encode([it.text for it in items])
+    comparable, reason = _comparable_plan(searcher, items, item_vectors, region, doc_type, filters)
+    if comparable is None:
+        return DraftReport(title, items, None, reason, [])
+    sections = _plan_items(searcher.index, comparable)
+    plan_vectors = searcher.embedder.encode([s.text for s in sections])
+    missing = []
+    siblings = plan_vectors @ plan_vectors.T
+    np.fill_diagonal(siblings, -1.0)
+    best_draft = (plan_vectors @ item_vectors.T).max(axis=1)
+    for i, s in enumerate(sections):
+        background = siblings[i].max() if len(sections) > 1 else 0.0
+        if not (best_draft[i] >= NEAR_COPY or best_draft[i] > background + MARGIN):
+            missing.append(s)
+    ref = DocRef(comparable.doc_id, comparable.title, comparable.year, comparable.region)
+    return DraftReport(title, items, ref, reason, missing, covered=len(sections) - len(missing))
+
+
+def _comparable_plan(searcher, items, item_vectors, region: str, doc_type: str, filters):
+    """The most recent plan of the draft's type (and region, when the draft names one);
+    without either, the plan most of the draft's items find their precedent in."""
+    index = searcher.index
+    allowed = searcher.allowed_docs(filters or Filters())
+    docs = [d for d in index.documents if allowed is None or allowed[d.row]]
+    if doc_type:
+        docs = [d for d in docs if d.doc_type == doc_type] or docs
+    same_region = [d for d in docs if region and d.region == region]
+    if same_region:
+        best = max(same_region, key=lambda d: (d.year or 0, d.date))
+        return best, f"同地区（{region}）最近的{doc_type or '文件'}"
+    votes: dict[str, int] = {}
+    for item in items:
+        if item.precedents:
+            votes[item.precedents[0].doc_id] = votes.get(item.precedents[0].doc_id, 0) + 1
+    candidates = [d for d in docs if votes.get(d.doc_id, 0) >= max(1, 0.3 * len(items))]
+    if not candidates:
+        return None, "索引中没有可比的同类文件"
+    best = max(candidates, key=lambda d: (d.year or 0, votes[d.doc_id]))
+    return best, f"草稿条目的先例多出自此文件（{votes[best.doc_id]}/{len(items)} 条），取其中最近的一份"
+
+
+def _plan_items(index, doc) -> list[SectionInfo]:
+    rows = index.store.query(
+        "SELECT s.key, group_concat(c.text, '') FROM chunks c JOIN sections s ON s.row = c.section_row "
+        "WHERE c.doc_row = ? GROUP BY s.row ORDER BY s.row", (doc.row,))
+    out = []
+    for key, _ in rows:
+        if key.startswith("p"):
+            continue
+        out.append(section_info(index, f"{doc.doc_id}#{key}"))
+    return out
+
+
+def read_draft(path) -> str:
+    from pathlib import Path
+
+    from indexer.read import UnreadableFile, read_text
+
+    if not Path(path).is_file():
+        raise DraftError(f"找不到草稿文件：{path}")
+    try:
+        return read_text(Path(path))
+    except UnreadableFile as e:
+        raise DraftError(f"{path}：{e}") from e
+
