@@ -336,7 +336,8 @@ def build_app(service: Service) -> gr.Blocks:
                 exp_msg = gr.Markdown()
                 with gr.Accordion("草稿检查", open=False):
                     draft_box = gr.Textbox(label="粘贴整份草稿", lines=8)
-                    draft_file = gr.File(label="或上传草稿（.txt / .md）", file_types=[".txt", ".md"], type="filepath")
+                    draft_file = gr.File(label="或上传草稿（.txt、.md、.docx、.pdf …）", file_types=sorted(SUPPORTED_SUFFIXES),
+                                         type="filepath")
                     with gr.Row():
                         draft_btn = gr.Button("检查草稿")
                         draft_exp = gr.Button("导出检查结果")

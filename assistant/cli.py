@@ -86,7 +86,8 @@ def _format_report(r: BuildReport) -> str:
         lines.append(f"  文档 {r.documents} 个，章节 {r.sections} 个，文本块 {r.chunks} 个")
         changes = [f"新增 {len(r.added)}", f"更新 {len(r.changed)}", f"删除 {len(r.removed)}", f"未变 {r.unchanged}"]
         lines.append("  文件：" + "，".join(changes))
-        lines.append(f"  向量：新计算 {r.embedded} 个，复用 {r.reused} 个；用时 {r.seconds:.1f} 秒")
+        speed = f"，解析 {r.characters} 字，{r.characters / r.seconds:.0f} 字/秒" if r.characters and r.seconds else ""
+        lines.append(f"  向量：新计算 {r.embedded} 个，复用 {r.reused} 个；用时 {r.seconds:.1f} 秒{speed}")
         for label, names in (("新增", r.added), ("更新", r.changed), ("删除", r.removed)):
             for name in names:
                 lines.append(f"  {label}：{name}")

@@ -139,12 +139,12 @@ def _plan_items(index, doc) -> list[SectionInfo]:
 def read_draft(path) -> str:
     from pathlib import Path
 
-    from indexer.read import UnreadableFile, read_text
+    from indexer.read import UnreadableFile, read_document
 
     if not Path(path).is_file():
         raise DraftError(f"找不到草稿文件：{path}")
     try:
-        return read_text(Path(path))
+        return read_document(Path(path))
     except UnreadableFile as e:
         raise DraftError(f"{path}：{e}") from e
 

@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from indexer.chinese import to_simplified
 from indexer.embed import Embedder, load_embedder
 from indexer.tokenize import tokenize
 
 from .index import PolicyIndex
+from .reference import referenced_sections
 
 MIN_CANDIDATES = 200
 
@@ -135,12 +137,24 @@ class Searcher:
         dense = self._dense(query, n_cand, chunk_mask)
         lexical = self._bm25(query, n_cand, chunk_mask)
         fused = self.fusion.fuse(dense, lexical)
+        self._put_cited_first(query, fused, allowed)
         return self._results(fused, dense, lexical, k)
+
+    def _put_cited_first(self, query: str, fused: dict[int, float], allowed) -> None:
+        """A query naming an article (`劳动合同法 第十条`) gets that article first."""
+        cited = referenced_sections(self.index, query, allowed)
+        if not cited:
+            return
+        top = max(fused.values(), default=0.0)
+        for n, section_row in enumerate(cited):
+            chunk_rows = np.flatnonzero(self.index.chunk_section == section_row)
+            if len(chunk_rows):
+                fused[int(chunk_rows[0])] = top + 1.0 + (len(cited) - n) * 1e-3
 
     def _dense(self, query: str, n: int, mask: np.ndarray | None) -> dict[int, float]:
         import faiss
 
-        qvec = self.embedder.encode([query])
+        qvec = self.embedder.encode([to_simplified(query)])
         n = min(n, self.index.size)
         params = None
         if mask is not None:

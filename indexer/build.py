@@ -22,16 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from . import store
+from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .embed import DEFAULT_MODEL, Embedder, load_embedder
 from .parse import parse_text
-from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_text
+from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
 from .records import ParsedDocument
 from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 EMBED_BATCH = 32
 
@@ -71,8 +72,9 @@ def doc_id_for(source: str) -> str:
 
 
 def embed_text(title: str, path: list[str], text: str) -> str:
-    """What the model and BM25 see: the title and heading path give a chunk its context."""
-    return f"{title}\n{' › '.join(path)}\n{text}"
+    """What the model and BM25 see: the title and heading path give a chunk its context;
+    traditional characters are made simplified, as queries are."""
+    return to_simplified(f"{title}\n{' › '.join(path)}\n{text}")
 
 
 def _settings(model: str, max_chars: int, overlap: int) -> dict:
@@ -194,7 +196,7 @@ class _Builder:
                 self.report.unchanged += 1
                 continue
             try:
-                doc = parse_text(read_text(f.path), f.source)
+                doc = parse_text(read_document(f.path), f.source)
             except UnreadableFile as e:
                 self._skip(f, str(e))
                 continue

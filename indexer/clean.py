@@ -118,6 +118,32 @@ def remove_chrome(lines: list[str]) -> tuple[list[str], list[str], str]:
     return kept, removed, print_date
 
 
+# Notices a web library appends to every document it hosts, often cut into lines by links.
+_LICENSE_NOTICE = re.compile(
+    r"^(?:本作品(?:是|在|来自).{0,200}?(?:公有领域|版权)[^。]*。?|注：中文维基文库社群认为.{0,80}?。|Public domain)$", re.I
+)
+_LICENSE_START = ("本作品", "注：中文维基文库")
+
+
+def drop_license_notices(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Blank out licence notices near the end, however the links split them into lines."""
+    removed: list[str] = []
+    nonempty = [i for i, line in enumerate(lines) if line.strip()]
+    for i in nonempty[-60:]:
+        if not lines[i].strip().startswith(_LICENSE_START):
+            continue
+        for j in nonempty[nonempty.index(i):nonempty.index(i) + 16]:
+            block = "".join(lines[k].strip() for k in range(i, j + 1))
+            if _LICENSE_NOTICE.match(block):
+                while j + 1 < len(lines) and lines[j + 1].strip() in ("。", ".", ""):
+                    j += 1  # the full stop a link left on a line of its own
+                removed.append(block)
+                for k in range(i, j + 1):
+                    lines[k] = ""
+                break
+    return lines, removed
+
+
 _ELLIPSIS_END = re.compile(r"(?:\.{3,}|…+)\s*$")
 
 
@@ -149,12 +175,14 @@ _QUOTE_CLUSTER = re.compile(r"[“”](?:[ \t]*[“”])*")
 _GAP = re.compile(r"[ \t]+")
 
 
-def fix_displaced_quotes(line: str) -> str:
+def fix_displaced_quotes(line: str, single: bool = True) -> str:
     """Put back quotes that a PDF extractor moved to the front of the line.
 
     `“ ” “ ”捍卫 两个确立 、坚决做到 两个维护 推动` has lost its quotes to a
     cluster; the spaces left behind mark where they belong, in order:
-    `捍卫“两个确立”、坚决做到“两个维护”推动`.
+    `捍卫“两个确立”、坚决做到“两个维护”推动`. A lone quote at the start of a line
+    (`“第一百二十条之二 有下列…`) is only treated so when `single` is set, for the
+    hard-wrapped text of a PDF: elsewhere it is a quotation that opens there.
     """
     clusters = list(_QUOTE_CLUSTER.finditer(line))
     if len(clusters) != 1:
@@ -162,7 +190,7 @@ def fix_displaced_quotes(line: str) -> str:
     m = clusters[0]
     groups = m.group().split()
     at_gap = m.start() == 0 or line[m.start() - 1] in " \t"
-    if len(groups) < 2 and not at_gap:
+    if len(groups) < 2 and not (single and at_gap):
         return line
     prefix, rest = line[:m.start()], line[m.end():]
     gaps = list(_GAP.finditer(rest))
@@ -199,6 +227,7 @@ HEADING_START = re.compile(
     r"|\d{1,3}\s*(?:[.．](?!\d)|、)"
     r"|[（(]\s*\d{1,3}\s*[)）]"
     r"|[①-⑳]"
+    r"|[一二三四五六七八九十]{1,3}\s*$"  # a bare numeral on its own line (older reports)
     r")"
 )
 _BLOCK_LINE = re.compile(
@@ -376,10 +405,7 @@ def normalize_paragraph(text: str) -> str:
     return marker + normalize_spaces(normalize_punctuation(text[m.end():] if m else text))
 
 
-# Notices a web library appends to every document it hosts.
-_LICENSE_NOTICE = re.compile(
-    r"^(?:本作品(?:是|在).{0,200}(?:公有领域|版权)|注：中文维基文库社群认为.*|Public domain)[。.]?$", re.I
-)
+
 
 
 # --- the whole pass -----------------------------------------------------------
@@ -390,7 +416,10 @@ def clean_text(raw: str) -> Cleaned:
     lines, removed, print_date = remove_chrome(lines)
     lines, dup = drop_truncated_duplicate(lines)
     removed += dup
-    lines = [fix_displaced_quotes(line) for line in lines]
+    lines, notices = drop_license_notices(lines)
+    removed += notices
+    pdf_like = wrap_width(lines) is not None
+    lines = [fix_displaced_quotes(line, single=pdf_like) for line in lines]
     paragraphs: list[str] = []
     for p in (normalize_paragraph(p) for p in assemble_paragraphs(lines)):
         if _LICENSE_NOTICE.match(p):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from .clean import clean_text
+from .errors import UnreadableFile
 from .metadata import extract_metadata
-from .read import UnreadableFile
 from .records import ParsedDocument
 from .structure import parse_sections
 

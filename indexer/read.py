@@ -11,13 +11,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import UnreadableFile
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES
+READERS = {  # suffix → module and function under indexer.formats
+    ".docx": ("docx", "read_docx"), ".pdf": ("pdf", "read_pdf"),
+    ".html": ("html", "read_html"), ".htm": ("html", "read_html"),
+    ".doc": ("legacy", "read_legacy"), ".wps": ("legacy", "read_legacy"),
+}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | set(READERS)
 MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
-class UnreadableFile(Exception):
-    """A file that cannot be turned into text; the message says why, for users."""
+__all__ = ["UnreadableFile", "read_document", "read_text", "decode_text", "discover", "SUPPORTED_SUFFIXES"]
 
 
 @dataclass
@@ -81,21 +85,33 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[SkippedFile]]:
 
 
 def decode_text(data: bytes) -> str:
-    if not data.strip():
-        raise UnreadableFile("文件为空")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnreadableFile("不是文本文件（含二进制数据）")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile("无法识别文本编码（请另存为 UTF-8）")
+    from .formats.text import decode
+
+    return decode(data)
 
 
 def read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        data = Path(path).read_bytes()
     except OSError as e:
         raise UnreadableFile(f"无法读取：{e.strerror or e}") from e
     return decode_text(data)
+
+
+def read_document(path: Path) -> str:
+    """The text of a file of any supported kind."""
+    import importlib
+
+    suffix = Path(path).suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return read_text(path)
+    if suffix not in READERS:
+        raise UnreadableFile(f"不支持的文件类型“{suffix or '无扩展名'}”")
+    module, func = READERS[suffix]
+    reader = getattr(importlib.import_module(f"indexer.formats.{module}"), func)
+    try:
+        return reader(Path(path))
+    except UnreadableFile:
+        raise
+    except OSError as e:
+        raise UnreadableFile(f"无法读取：{e.strerror or e}") from e

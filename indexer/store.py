@@ -197,7 +197,7 @@ def swap_in(staging: Path, index_dir: Path) -> None:
     """Replace `index_dir` by `staging` (a complete index) with two renames."""
     index_dir = Path(index_dir)
     backup = _backup_name(index_dir)
-    _fsync_dir(staging)
+    _fsync_tree(staging)
     if backup.exists():
         shutil.rmtree(backup)
     if index_dir.exists():
@@ -208,24 +208,24 @@ def swap_in(staging: Path, index_dir: Path) -> None:
         if backup.exists() and not index_dir.exists():
             os.rename(backup, index_dir)
         raise
-    _fsync_dir(index_dir.parent)
+    _fsync(index_dir.parent)
     shutil.rmtree(backup, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
     with contextlib.suppress(OSError):
-        for child in Path(path).rglob("*"):
-            if child.is_file():
-                fd = os.open(child, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush the staged index (its files and folders) before it is renamed into place."""
+    for child in Path(path).rglob("*"):
+        _fsync(child)
+    _fsync(path)
 
 
 def write_manifest(staging: Path, manifest: dict) -> None:

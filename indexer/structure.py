@@ -26,6 +26,7 @@ _PATTERNS = [
     ("jie", re.compile(rf"^(?P<label>第(?P<n>[{_CN}\d]+)节)\s*(?P<rest>.*)$")),
     ("tiao", re.compile(rf"^(?P<label>第(?P<n>[{_CN}\d]+)条(?:之[{_CN}]+)?)\s*(?P<rest>.*)$")),
     ("cn", re.compile(rf"^(?P<label>(?P<n>[{_CN}]+)\s*[、.．])\s*(?P<rest>.*)$")),
+    ("cn", re.compile(r"^(?P<label>(?P<n>[一二三四五六七八九十]{1,3}))\s*(?P<rest>)$")),  # 一 alone on a line
     ("cn_paren", re.compile(rf"^(?P<label>[（(]\s*(?P<n>[{_CN}]+)\s*[)）])\s*(?P<rest>.*)$")),
     ("num", re.compile(r"^(?P<label>(?P<n>\d{1,3})\s*(?:[.．](?!\d)|、))\s*(?P<rest>.*)$")),
     ("num_paren", re.compile(r"^(?P<label>[（(]\s*(?P<n>\d{1,3})\s*[)）])\s*(?P<rest>.*)$")),
@@ -175,11 +176,34 @@ def parse_sections(paragraphs: list[str]) -> list[Section]:
         outline.push(h, section)
         section.key = _unique(".".join(outline.numbers()), keys)
         found.append((i, section))
+    if not found:
+        found = _plain_headings(paragraphs, starts, block, keys)
     for n, (_, section) in enumerate(found):
         nxt = found[n + 1][0] if n + 1 < len(found) else None
         section.end = starts[nxt] - 1 if nxt is not None else text_end
     first = found[0][0] if found else len(paragraphs)
     return _opening_sections(paragraphs, starts, block, first) + [s for _, s in found]
+
+
+_SENTENCE_MARK = re.compile(r"[。！？；：:!?;]")
+
+
+def _plain_headings(paragraphs: list[str], starts: list[int], block: int, keys: set[str]) -> list[tuple[int, Section]]:
+    """Headings without numbers, for documents that have no numbered ones: short lines
+    without sentence punctuation, each followed by a long paragraph (older reports,
+    pages saved from the web)."""
+    picked = []
+    for i in range(block, len(paragraphs) - 1):
+        p, nxt = paragraphs[i], paragraphs[i + 1]
+        if 4 <= len(p) <= 30 and not _SENTENCE_MARK.search(p) and len(nxt) > 40 and not p.startswith("#"):
+            picked.append(i)
+    if len(picked) < 2:
+        return []
+    found = []
+    for n, i in enumerate(picked, start=1):
+        section = Section(_unique(str(n), keys), [paragraphs[i]], starts[i], 0)
+        found.append((i, section))
+    return found
 
 
 _TIAO_START = re.compile(rf"^(?:#+\s*)?第[{_CN}\d]+条")

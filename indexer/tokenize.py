@@ -8,6 +8,8 @@ import re
 import threading
 from pathlib import Path
 
+from .chinese import to_simplified
+
 DATA = Path(__file__).parent / "data"
 POLICY_TERMS = DATA / "policy_terms.txt"
 
@@ -67,9 +69,10 @@ def tokenizer():
 
 
 def tokenize(text: str) -> list[str]:
-    """Search-mode words (a compound and its parts), lower-cased, without stopwords."""
+    """Search-mode words (a compound and its parts) of the simplified text, lower-cased,
+    without stopwords."""
     words = []
-    for w in tokenizer().lcut_for_search(text):
+    for w in tokenizer().lcut_for_search(to_simplified(text)):
         w = w.strip().lower()
         if w and w not in STOPWORDS and _WORD.search(w):
             words.append(w)

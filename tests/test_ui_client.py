@@ -220,3 +220,17 @@ def test_draft_check_tab(client):
     assert "草稿为空" in client.predict("", None, api_name="/draft_check")
     path, message = client.predict(draft, None, "md", api_name="/export_draft")
     assert path.endswith(".md") and "草稿检查" in Path(path).read_text(encoding="utf-8")
+
+
+def test_upload_a_word_file(client, served, tmp_path):
+    from gradio_client import handle_file
+
+    from .formats import write_docx
+
+    path = write_docx(tmp_path / "丁区教育工作要点.docx",
+                      [(None, "", "丁区教育局2025年工作要点"), (0, "", "推进集团化办学"),
+                       (1, "", "组建教育集团。新组建紧密型教育集团4个，覆盖全部乡村学校。")])
+    status, *_ = client.predict([handle_file(str(path))], api_name="/upload")
+    assert "已加入索引：丁区教育工作要点.docx" in status
+    _, passages = client.predict("紧密型教育集团", [], [], [], api_name="/ask")
+    assert "一、推进集团化办学 › 1.组建教育集团" in passages  # numbering recovered from Word's list

@@ -1,0 +1,77 @@
+"""Lookup by citation: a query that names an article (`劳动合同法 第十条`,
+`劳动合同法第10条`) puts that article first, whatever the similarity scores say."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.chinese import to_simplified
+
+from .index import PolicyIndex
+
+_CN = "一二三四五六七八九十百千零〇两"
+ARTICLE = re.compile(rf"第\s*(?P<n>[{_CN}\d]+)\s*条(?P<sub>之[{_CN}]+)?")
+_NOISE = re.compile(r"[\s《》〈〉“”\"'()（）,，。：:、的]+")
+_PREFIXES = ("中华人民共和国",)
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def _cn(n: int) -> str:
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        if rest == 0:
+            return _CN_DIGITS[hundreds] + "百"
+        tail = ("零" + _CN_DIGITS[rest]) if rest < 10 else (("一" if rest < 20 else "") + _cn(rest))
+        return _CN_DIGITS[hundreds] + "百" + tail
+    return str(n)
+
+
+def _short_title(title: str) -> str:
+    t = _NOISE.sub("", to_simplified(title))
+    for prefix in _PREFIXES:
+        if t.startswith(prefix) and len(t) > len(prefix):
+            t = t[len(prefix):]
+    return re.sub(r"[（(].*?[)）]$", "", t)
+
+
+@dataclass
+class Reference:
+    title: str  # what the query calls the document, without the article
+    label: str  # the article as laws write it: 第十条, 第一百二十条之一
+
+
+def parse_reference(query: str) -> Reference | None:
+    m = ARTICLE.search(query or "")
+    if not m:
+        return None
+    n = m.group("n")
+    number = _cn(int(n)) if n.isdigit() else n
+    label = f"第{number}条{m.group('sub') or ''}"
+    title = _short_title(query[:m.start()]) or _short_title(query[m.end():])
+    return Reference(title, label) if title else None
+
+
+def referenced_sections(index: PolicyIndex, query: str, allowed_docs=None) -> list[int]:
+    """Rows of the sections a query cites, best-named document first."""
+    ref = parse_reference(query)
+    if ref is None:
+        return []
+    ranked = []
+    for d in index.documents:
+        if allowed_docs is not None and not allowed_docs[d.row]:
+            continue
+        short = _short_title(d.title)
+        if short == ref.title:
+            ranked.append((0, d.row))
+        elif ref.title in short or (len(short) >= 2 and short in ref.title):
+            ranked.append((1, d.row))
+    rows = []
+    for _, doc_row in sorted(ranked):
+        rows += [s.row for s in index.sections if s.doc_row == doc_row and s.path and s.path[-1] == ref.label]
+    return rows
