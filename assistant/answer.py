@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from indexer.textutil import split_sentences
 from indexer.tokenize import tokenize
 
 from .llm import LLMConfig, LLMError, build_messages, check_markers, markers_in, stream_chat
@@ -29,7 +30,6 @@ CALIBRATED = {"m3e-small": 0.68}
 MAX_POINTS = 5
 SENTENCES_PER_POINT = 2
 POINT_CHARS = 140
-_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’）)]*")
 
 
 @dataclass
@@ -167,10 +167,6 @@ def _document_frequencies(bm25) -> tuple[dict[str, int], int]:
     counts = np.diff(indptr)
     df = {token: int(counts[i]) for token, i in bm25.vocab_dict.items() if i < len(counts)}
     return df, int(bm25.scores.get("num_docs", 0))
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def _is_heading_sentence(sentence: str, heading: str) -> bool:

@@ -18,6 +18,7 @@ from indexer.embed import ModelError
 from indexer.store import IndexProblem
 
 from .evaluate import GoldFileError
+from .expand import ThesaurusError
 from .export import ExportError
 from .library import LibraryError
 from .retrieve import Filters, QueryError, Searcher, SearchResult
@@ -108,9 +109,12 @@ def _filters(args) -> Filters:
 
 
 def _searcher(args) -> Searcher:
+    from .expand import THESAURUS, Thesaurus
     from .index import load_index
 
-    return Searcher(load_index(Path(args.index), model=args.model))
+    extra = getattr(args, "thesaurus", None)
+    thesaurus = Thesaurus.load(THESAURUS, Path(extra)) if extra else None
+    return Searcher(load_index(Path(args.index), model=args.model), thesaurus=thesaurus)
 
 
 def cmd_search(args) -> int:
@@ -139,15 +143,22 @@ def format_results(query: str, results: list[SearchResult]) -> str:
 
     if not results:
         return f"没有找到与“{query}”相关的内容。"
-    terms = query_terms(query)
+    base = query_terms(query)
     on, off = ("\033[1;33m", "\033[0m") if _color() else ("【", "】")
     out = []
     for r in results:
+        terms = sorted(set(base) | {m["term"] for m in r.matched_terms if len(m["term"]) >= 2}, key=len, reverse=True)
         path = " › ".join([r.title, *r.section_path])
         meta = " · ".join(str(x) for x in (f"得分 {r.score:.2f}", r.year, r.region, r.source) if x)
         text, _ = snippet(r.text, terms)
         out.append(f"{r.rank}. {path}\n   {meta}\n   {mark(text, terms, on, off)}")
+        if r.matched_terms:
+            out[-1] += "\n   匹配：" + "、".join(matched_label(m) for m in r.matched_terms)
     return "\n\n".join(out)
+
+
+def matched_label(m: dict) -> str:
+    return f"{m['term']}（由“{m['from']}”扩展）" if m.get("from") else m["term"]
 
 
 def read_batch(path: Path) -> list[tuple[int, str | None, str | None]]:
@@ -369,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sp):
         sp.add_argument("--index", default=_env("POLICYQA_INDEX", DEFAULT_INDEX),
                         help="索引文件夹（默认 $POLICYQA_INDEX 或 ./index）")
+        sp.add_argument("--thesaurus", default=_env("POLICYQA_THESAURUS"),
+                        help="追加的词表文件（日常说法 => 文件用语，默认 $POLICYQA_THESAURUS）")
         sp.add_argument("--model", default=_env("POLICYQA_MODEL"),
                         help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
 
@@ -460,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError, LibraryError,
-            ExportError) as e:
+            ExportError, ThesaurusError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -26,6 +26,10 @@ class PolicyIndex:
     chunk_section: np.ndarray
     documents: list[DocumentRow]
     sections: list[SectionRow]
+    vectors: np.ndarray | None = None  # chunk embeddings (memory-mapped)
+    use_chunks: np.ndarray | None = None  # the second embedding, when the index has it
+    use_sentences: np.ndarray | None = None
+    sentence_chunk: np.ndarray | None = None
 
     @property
     def model_name(self) -> str:
@@ -81,7 +85,20 @@ def load_index(path: Path, model: str | None = None) -> PolicyIndex:
     if dense.ntotal != len(chunk_doc) or (expected is not None and expected != len(chunk_doc)):
         db.close()
         raise IndexDamaged(f"索引 {path} 的向量数与文本块数不一致。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}")
-    return PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
+    index = PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
+    try:
+        index.vectors = np.load(path / store.VECTORS, mmap_mode="r")
+        if manifest.get("second"):
+            index.use_chunks = np.load(path / store.USE_CHUNKS, mmap_mode="r")
+            index.use_sentences = np.load(path / store.USE_SENTENCES, mmap_mode="r")
+            index.sentence_chunk = np.load(path / store.SENTENCE_CHUNK)
+    except (OSError, ValueError) as e:
+        db.close()
+        raise IndexDamaged(f"索引 {path} 的向量文件已损坏（{e}）。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}") from e
+    if len(index.vectors) != len(chunk_doc) or (index.use_chunks is not None and len(index.use_chunks) != len(chunk_doc)):
+        db.close()
+        raise IndexDamaged(f"索引 {path} 的向量数与文本块数不一致。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}")
+    return index
 
 
 def _load_faiss(path: Path):

@@ -40,7 +40,7 @@ def section_link(doc_id: str, key: str) -> str:
 def result_cards(query: str, results: list[SearchResult], empty: str = "") -> str:
     if not results:
         return f'<div class="pq-empty">{esc(empty or f"没有找到与“{query}”相关的内容。")}</div>'
-    terms = query_terms(query)
+    terms = result_terms(query, results)
     cards = []
     for r in results:
         meta = " · ".join(esc(x) for x in (r.doc_number, r.date, r.source) if x)
@@ -50,10 +50,27 @@ def result_cards(query: str, results: list[SearchResult], empty: str = "") -> st
             f'<div class="pq-cite">[{r.rank}] {esc(citation(r))}</div>'
             f'<div class="pq-meta">相关度 {r.score:.2f}{" · " + meta if meta else ""}'
             f' · <a class="pq-open" href="{esc(section_link(r.doc_id, key))}" target="_blank">在原文中查看</a></div>'
-            f'<div class="pq-text">{highlighted(r.text, terms)}</div>'
+            f'<div class="pq-text">{highlighted(r.text, terms)}</div>{_matched(r)}'
             f"</div>"
         )
     return "\n".join(cards)
+
+
+def _matched(r: SearchResult) -> str:
+    """Which words of the question, and which expansions of its everyday words, matched."""
+    if not r.matched_terms:
+        return ""
+    labels = [esc(m["term"]) + (f'<span class="pq-via">（由“{esc(m["from"])}”）</span>' if m.get("from") else "")
+              for m in r.matched_terms]
+    return f'<div class="pq-matched">匹配：{"、".join(labels)}</div>'
+
+
+def result_terms(query: str, results: list[SearchResult]) -> list[str]:
+    """Words to mark in the cards: the question's, and the expansions that matched."""
+    terms = set(query_terms(query))
+    for r in results:
+        terms |= {m["term"] for m in r.matched_terms if len(m["term"]) >= 2}
+    return sorted(terms, key=len, reverse=True)
 
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -233,4 +250,6 @@ CSS = """
 .pq-col {flex: 1; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; line-height: 1.8;}
 .pq-del {background: #ffd7d5; text-decoration: line-through;}
 .pq-ins {background: #ccffd8; text-decoration: none;}
+.pq-matched {color: #57606a; font-size: 0.88em; margin-top: 4px;}
+.pq-via {color: #8c959f;}
 """

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.index import load_index  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
+from indexer import second  # noqa: E402
 from indexer.build import EMBED_BATCH, build_index, embed_text  # noqa: E402
 from indexer.embed import load_embedder  # noqa: E402
 from indexer.tokenize import tokenize  # noqa: E402
@@ -44,6 +45,14 @@ def chunk_texts(index) -> list[str]:
     return [embed_text(t, json.loads(p), x) for t, p, x in rows]
 
 
+def second_model_texts(index) -> list[str]:
+    rows = index.store.query("SELECT s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row ORDER BY c.row")
+    out = [second.chunk_text(json.loads(p)[-1], t) for p, t in rows]
+    for p, t in rows:
+        out += second.sentence_texts(json.loads(p)[-1], t)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
@@ -55,10 +64,11 @@ def main() -> None:
     # Warm the model on text like the corpus, so neither timed run pays for first calls.
     sample = "".join(p.read_text(encoding="utf-8", errors="ignore") for p in sorted(Path(args.corpus).glob("*"))[:2])
     embedder.encode([sample[i:i + 400] for i in range(0, min(len(sample), 40 * 400), 400)])
-    # Loading jieba's dictionary is, like loading the model, a once-per-process cost.
+    # Loading jieba's dictionary and the second model is, like loading m3e, a once-per-process cost.
     t0 = time.perf_counter()
     tokenize("预热")
     jieba_s = time.perf_counter() - t0
+    second.encode(["预热"])
     work = Path(tempfile.mkdtemp(prefix="pq-bench-"))
     index_dir = work / "index"
     try:
@@ -70,6 +80,10 @@ def main() -> None:
         t0 = time.perf_counter()
         embedder.model.encode(texts, batch_size=EMBED_BATCH, normalize_embeddings=True)
         encode_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        second_texts = second_model_texts(index)
+        second.encode(second_texts)
+        second_s = time.perf_counter() - t0
         chars = report.characters
 
         searcher = Searcher(index, embedder)
@@ -93,9 +107,12 @@ def main() -> None:
         print(f"corpus: {args.corpus} — {report.documents} documents, {report.chunks} chunks, {chars} characters")
         print(f"index build:      {build_s:7.2f} s  {chars / build_s:9.0f} chars/s  (model already loaded)")
         print(f"plain encode:     {encode_s:7.2f} s  {chars / encode_s:9.0f} chars/s  (same {len(texts)} chunk texts)")
-        print(f"ratio build/encode throughput: {encode_s / build_s:.2f}  (target >= 0.85)")
+        print(f"plain second model: {second_s:7.2f} s  (the same chunks and their {len(second_texts) - len(texts)} sentences)")
+        both = encode_s + second_s
+        print(f"ratio build/encode throughput: {both / build_s:.2f} against both models' plain encode  (target >= 0.85);"
+              f" {encode_s / build_s:.2f} against m3e alone")
         print(f"  (jieba dictionary load, once per process, not in the build time: {jieba_s:.2f} s;"
-              f" counted in, the ratio is {encode_s / (build_s + jieba_s):.2f})")
+              f" counted in, the ratio is {both / (build_s + jieba_s):.2f})")
         print(f"warm search latency over {len(questions)} questions x {args.repeat}: "
               f"p50 {percentile(latencies, 0.5):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms  (target p50 <= 30 ms)")
         print(f"second `policyqa index` over the unchanged corpus: {reindex_s:.2f} s  (target <= 2 s)")

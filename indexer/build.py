@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import second, store
 from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .embed import DEFAULT_MODEL, Embedder, load_embedder
@@ -32,7 +32,7 @@ from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 EMBED_BATCH = 32
 
@@ -80,6 +80,13 @@ def embed_text(title: str, path: list[str], text: str) -> str:
 def _settings(model: str, max_chars: int, overlap: int) -> dict:
     return {"pipeline": PIPELINE_VERSION, "model": model, "max_chars": max_chars, "overlap": overlap,
             "bm25": BM25_PARAMS}
+
+
+def _default_fusion() -> dict:
+    """The fusion weights searches of this index use (tuned with bench/tune_fusion.py)."""
+    from assistant.retrieve import Fusion
+
+    return Fusion().to_dict()
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -162,6 +169,7 @@ class _Builder:
         self.report = report
         self.files_manifest: dict[str, dict] = {}
         self.rows = {"documents": 0, "sections": 0, "chunks": 0}
+        self.second: dict | None = None
         self.dimension = 0
         self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
                                              for s in report.skipped]
@@ -213,6 +221,7 @@ class _Builder:
         db.commit()
         vectors = self._embed(db, staging, needs)
         self._write_dense(staging, vectors)
+        self.second = self._embed_second(db, staging, needs)
         self._write_bm25(db, staging)
         self._count(db)
         db.close()
@@ -352,6 +361,59 @@ class _Builder:
         by_row = {r[0]: embed_text(r[1], json.loads(r[2]), r[3]) for r in found}
         return [by_row[r] for r in rows]
 
+    def _embed_second(self, db, staging: Path, needs: list[tuple[int, str]]) -> dict | None:
+        """USE vectors for every chunk and every sentence, reused for unchanged chunks."""
+        if not second.available():
+            return None
+        old = self._old_second()
+        rows = db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
+                          " ORDER BY c.row").fetchall()
+        chunk_vecs = np.zeros((len(rows), second.DIMENSION), dtype=np.float32)
+        per_chunk: list[np.ndarray] = []
+        todo_chunks, todo_sentences = [], []  # (row, text), (row, [texts])
+        for (row, path, text), (_, digest) in zip(rows, needs):
+            old_row = old["rows"].get(digest) if old else None
+            if old_row is not None:
+                chunk_vecs[row] = old["chunks"][old_row]
+                a, b = np.searchsorted(old["owner"], [old_row, old_row + 1])
+                per_chunk.append(np.asarray(old["sentences"][a:b]))
+            else:
+                heading = json.loads(path)[-1]
+                todo_chunks.append((row, second.chunk_text(heading, text)))
+                todo_sentences.append((row, second.sentence_texts(heading, text)))
+                per_chunk.append(None)
+        if todo_chunks:
+            self.progress("第二向量", 0, 1)
+            chunk_vecs[[r for r, _ in todo_chunks]] = second.encode([t for _, t in todo_chunks])
+            flat = [t for _, ts in todo_sentences for t in ts]
+            encoded = second.encode(flat)
+            at = 0
+            for row, ts in todo_sentences:
+                per_chunk[row] = encoded[at:at + len(ts)]
+                at += len(ts)
+            self.progress("第二向量", 1, 1)
+        owner = np.concatenate([np.full(len(v), i, dtype=np.int32) for i, v in enumerate(per_chunk)]) \
+            if per_chunk else np.zeros(0, dtype=np.int32)
+        sentences = np.concatenate([v for v in per_chunk]) if per_chunk else np.zeros((0, second.DIMENSION))
+        np.save(staging / store.USE_CHUNKS, chunk_vecs)
+        np.save(staging / store.USE_SENTENCES, np.asarray(sentences, dtype=np.float32).reshape(-1, second.DIMENSION))
+        np.save(staging / store.SENTENCE_CHUNK, owner)
+        return {"name": second.NAME, "dimension": second.DIMENSION, "chunks": len(rows), "sentences": int(len(owner))}
+
+    def _old_second(self) -> dict | None:
+        if self.previous is None or (self.previous.get("second") or {}).get("name") != second.NAME:
+            return None
+        try:
+            d = self.index_dir
+            con = sqlite3.connect(f"file:{d / store.DB}?mode=ro", uri=True)
+            rows = dict(con.execute("SELECT embed_hash, row FROM chunks").fetchall())
+            con.close()
+            return {"rows": rows, "chunks": np.load(d / store.USE_CHUNKS, mmap_mode="r"),
+                    "sentences": np.load(d / store.USE_SENTENCES, mmap_mode="r"),
+                    "owner": np.load(d / store.SENTENCE_CHUNK)}
+        except (OSError, ValueError, sqlite3.Error):
+            return None
+
     def _write_dense(self, staging: Path, vectors: np.ndarray) -> None:
         import faiss
 
@@ -386,6 +448,8 @@ class _Builder:
             "model": {"name": self.model, "dimension": self.dimension},
             "settings": self.settings,
             "dense": {"type": "flat", "metric": "inner_product"},
+            "second": self.second,
+            "retrieval": {"fusion": _default_fusion()},
             "counts": {"documents": self.report.documents, "sections": self.report.sections,
                        "chunks": self.report.chunks},
             "corpus": str(self.corpus),

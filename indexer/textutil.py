@@ -87,3 +87,11 @@ def cn_to_int(text: str) -> int | None:
 
 
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’）)]*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences ending in 。！？；, closing quotes kept with their sentence."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]

@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from assistant.answer import NO_CONTENT, Answerer, points_from_text, split_sentences
+from assistant.answer import NO_CONTENT, Answerer, points_from_text
 from assistant.cli import main
 from assistant.index import load_index
 from assistant.llm import LLMConfig, check_markers
 from assistant.retrieve import Filters, Searcher
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
+from indexer.textutil import split_sentences
 
 from .llm_stub import StubLLM
 

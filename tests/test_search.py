@@ -61,12 +61,17 @@ def test_result_text_is_the_chunk_without_title_and_path(searcher):
 
 
 def test_fusion_settings():
-    dense = {1: 0.9, 2: 0.8, 3: 0.1}
-    lexical = {3: 10.0, 2: 5.0}
-    score = Fusion(method="score", dense_weight=1.0, bm25_weight=0.2).fuse(dense, lexical)
-    assert score[1] == pytest.approx(0.9) and score[2] == pytest.approx(0.9) and score[3] == pytest.approx(0.3)
-    rrf = Fusion(method="rrf", rrf_k=60).fuse(dense, lexical)
-    assert rrf[2] > rrf[1] and rrf[2] > rrf[3]
+    import numpy as np
+
+    signals = {"cos_q": np.array([0.9, 0.8, 0.1]), "cos_qe": np.array([0.9, 0.8, 0.1]),
+               "bm25_words": np.array([0.0, 5.0, 10.0]), "bm25_expansions": np.array([4.0, 0.0, 0.0])}
+    score = Fusion(method="score", bm25_weight=0.2, expansion_weight=0.5, second_weight=0.0).combine(signals)
+    assert score == pytest.approx([0.9 + 0.2 * 0.2, 0.8 + 0.2 * 0.5, 0.1 + 0.2 * 1.0])
+    # an expansion word counts less than the question's own word
+    assert Fusion(expansion_weight=0.5).parts(signals)["bm25"][0] < 1.0
+    signals.update(use_chunk=np.array([0.2, 0.9, 0.1]), use_sent=np.array([0.2, 0.9, 0.1]))
+    rrf = Fusion(method="rrf", rrf_k=60).combine(signals)
+    assert rrf[1] > rrf[0] and rrf[1] > rrf[2]
 
 
 def test_evaluation_matching_rule():
