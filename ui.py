@@ -19,10 +19,10 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.answer import Answer
-from assistant.compare import SectionNotFound, compare_sections
-from assistant.draft import DraftError, check_draft, read_draft
-from assistant.export import ExportError, comparison_blocks, draft_blocks, precedent_blocks, write
-from assistant.library import MAX_UPLOAD_BYTES, LibraryError, list_documents
+from assistant.compare import compare_sections
+from assistant.draft import check_draft, read_draft
+from assistant.export import comparison_blocks, draft_blocks, precedent_blocks, write
+from assistant.library import MAX_UPLOAD_BYTES, list_documents
 from assistant.llm import LLMConfig
 from assistant.precedents import find_precedents
 from assistant.render import (
@@ -37,14 +37,14 @@ from assistant.render import (
 )
 from assistant.retrieve import Filters, QueryError
 from assistant.service import Service
-from indexer.build import BuildError
+from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
 from indexer.store import IndexProblem
 
 log = logging.getLogger("policyqa.ui")
 EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
 DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
-USER_ERRORS = (QueryError, IndexProblem, LibraryError, BuildError, SectionNotFound, DraftError, ExportError)
+USER_ERRORS = PolicyQAError  # every error whose message is written for users
 TARGET_HEADERS = ["数值", "所指", "出处"]
 # Queue: questions are short CPU work on one shared model; more than this many at
 # once only makes each slower on a 2-core machine. Builds run one at a time.
@@ -78,7 +78,7 @@ class Page:
 
     def choices(self):
         try:
-            docs = list_documents(self.service.index)
+            docs = list_documents(self.service.engine)
         except IndexProblem:
             return [], [], []
         years = sorted({str(d.year) for d in docs if d.year}, reverse=True)
@@ -88,7 +88,7 @@ class Page:
 
     def table(self) -> list[list]:
         try:
-            docs = list_documents(self.service.index)
+            docs = list_documents(self.service.engine)
         except IndexProblem:
             return []
         return [[d.title, d.org, d.doc_number, d.date, d.year or "", d.region, d.doc_type, d.sections, d.source,
@@ -126,7 +126,7 @@ class Page:
         if not doc_id:
             return _message("请选择一个文档。")
         try:
-            return document_html(self.service.index, doc_id, section_key or "")
+            return document_html(self.service.engine, doc_id, section_key or "")
         except USER_ERRORS as e:
             return _message(str(e))
         except Exception as e:
@@ -205,7 +205,7 @@ class Drafting:
         if not first or not second:
             return _message("请选择或填写两个章节 ID（形如 文档ID#3.7）。")
         try:
-            return comparison_html(compare_sections(self.service.index, first, second))
+            return comparison_html(compare_sections(self.service.engine, first, second))
         except USER_ERRORS as e:
             return _message(str(e))
         except Exception as e:
@@ -228,7 +228,7 @@ class Drafting:
                 raise QueryError("请先输入主题")
             blocks = precedent_blocks(find_precedents(self.service.answerer(), text, _filters(years, regions, [])))
             if first and second:
-                blocks += comparison_blocks(compare_sections(self.service.index, first, second))
+                blocks += comparison_blocks(compare_sections(self.service.engine, first, second))
             return str(write(blocks, _export_path("先例", fmt))), ""
         except USER_ERRORS as e:
             return None, str(e)
@@ -284,7 +284,7 @@ def build_app(service: Service) -> gr.Blocks:
     drafting = Drafting(service)
     years, regions, titles = page.choices()
     try:
-        _ = service.index
+        _ = service.engine
         load_error = ""
     except IndexProblem as e:
         load_error = str(e)
@@ -402,10 +402,11 @@ def parse_auth(value: str | None):
     return (user, password)
 
 
-def serve(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, model: str | None = None,
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 7860, model: str | None = None,
           corpus: Path | None = None, auth: str | None = None, share: bool = False) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
+    service.warm_up()
     app = build_app(service)
     app.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=64)
     app.launch(server_name=host, server_port=port, share=share, auth=parse_auth(auth), css=CSS,
@@ -415,7 +416,7 @@ def serve(index_dir: Path, host: str = "127.0.0.1", port: int = 7860, model: str
 def main(argv: list[str] | None = None) -> int:
     env = os.environ.get
     p = argparse.ArgumentParser(description="政策文件问答网页")
-    p.add_argument("--index", default=env("POLICYQA_INDEX", "index"), help="索引文件夹")
+    p.add_argument("--index", default=env("POLICYQA_INDEX", "index"), help="索引文件夹，或已注册后端的地址（如 opensearch://…）")
     p.add_argument("--corpus", default=env("POLICYQA_CORPUS"), help="文档文件夹（上传的文件存放于此）")
     p.add_argument("--host", default=env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认只在本机）")
     p.add_argument("--port", type=int, default=int(env("POLICYQA_PORT", "7860")))
@@ -423,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="登录用户名:密码（也可用 POLICYQA_AUTH）")
     p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
     args = p.parse_args(argv)
-    serve(Path(args.index), args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
+    serve(args.index, args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
           args.auth, args.share)
     return 0
 

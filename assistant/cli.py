@@ -12,22 +12,25 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from indexer.build import BuildError, BuildReport, build_index
-from indexer.embed import ModelError
-from indexer.store import IndexProblem
+from indexer.errors import PolicyQAError
 
-from .evaluate import GoldFileError
-from .expand import ThesaurusError
-from .export import ExportError
-from .library import LibraryError
-from .retrieve import Filters, QueryError, Searcher, SearchResult
+from .retrieve import Filters, QueryError, SearchResult
+
+if TYPE_CHECKING:
+    from indexer.build import BuildReport
+
+    from .engine import SearchEngine
+
+# Imports below are inside the commands: a one-shot `policyqa search` should not pay for
+# the indexer, the exporters or the page.
 
 DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "corpus"
 
 
-class UserError(Exception):
+class UserError(PolicyQAError):
     """Bad input from the user: printed as is, exit status 1."""
 
 
@@ -69,6 +72,12 @@ def _progress_printer():
 
 def cmd_index(args) -> int:
     corpus = Path(args.corpus or _env("POLICYQA_CORPUS", DEFAULT_CORPUS))
+    from indexer.build import build_index
+
+    from .engine import is_local
+
+    if not is_local(args.index):
+        raise UserError(f"policyqa index 只能建立本地索引文件夹；{args.index} 由其搜索引擎自己建立")
     report = build_index(corpus, Path(args.index), model=args.model, rebuild=args.rebuild,
                          progress=None if args.json else _progress_printer())
     if args.json:
@@ -108,13 +117,13 @@ def _filters(args) -> Filters:
     return Filters(years=years, regions=set(args.region or []), docs=set(args.doc or []))
 
 
-def _searcher(args) -> Searcher:
+def _searcher(args) -> SearchEngine:
+    from .engine import open_engine
     from .expand import THESAURUS, Thesaurus
-    from .index import load_index
 
     extra = getattr(args, "thesaurus", None)
     thesaurus = Thesaurus.load(THESAURUS, Path(extra)) if extra else None
-    return Searcher(load_index(Path(args.index), model=args.model), thesaurus=thesaurus)
+    return open_engine(args.index, model=args.model, thesaurus=thesaurus)
 
 
 def cmd_search(args) -> int:
@@ -334,7 +343,7 @@ def cmd_compare(args) -> int:
     from .plain import comparison_text
 
     try:
-        result = compare_sections(_searcher(args).index, args.first, args.second)
+        result = compare_sections(_searcher(args), args.first, args.second)
     except SectionNotFound as e:
         raise UserError(str(e)) from e
     if args.json:
@@ -366,7 +375,7 @@ def cmd_draft_check(args) -> int:
 def cmd_serve(args) -> int:
     import ui
 
-    ui.serve(index_dir=Path(args.index), host=args.host, port=args.port, model=args.model,
+    ui.serve(index_dir=args.index, host=args.host, port=args.port, model=args.model,
              corpus=Path(args.corpus) if args.corpus else None, auth=args.auth, share=args.share)
     return 0
 
@@ -472,8 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-k 必须大于 0")
     try:
         return args.func(args)
-    except (UserError, QueryError, IndexProblem, BuildError, ModelError, GoldFileError, LibraryError,
-            ExportError, ThesaurusError) as e:
+    except PolicyQAError as e:
         print(f"错误：{e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

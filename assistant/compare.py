@@ -6,10 +6,12 @@ from __future__ import annotations
 import difflib
 from dataclasses import asdict, dataclass
 
-from .index import PolicyIndex
+from indexer.errors import PolicyQAError
+
+from .engine import SearchEngine
 
 
-class SectionNotFound(LookupError):
+class SectionNotFound(PolicyQAError, LookupError):
     pass
 
 
@@ -48,12 +50,13 @@ class Comparison:
                 "ops": [{"op": op, "a": x, "b": y} for op, x, y in self.ops]}
 
 
-def section_info(index: PolicyIndex, section_id: str) -> SectionInfo:
-    section = index.section_by_id(section_id.strip())
-    if section is None:
+def section_info(engine: SearchEngine, section_id: str) -> SectionInfo:
+    section_id = section_id.strip()
+    section = engine.section(section_id)
+    doc = engine.document(section_id.partition("#")[0]) if section is not None else None
+    if doc is None:
         raise SectionNotFound(f"找不到章节：{section_id}（章节 ID 形如 文档ID#3.7，可从 search/precedents 的结果中得到）")
-    doc = index.documents[section.doc_row]
-    text = index.store.document_text(doc.row)[section.start:section.end]
+    text = engine.document_text(doc.doc_id)[section.start:section.end]
     return SectionInfo(f"{doc.doc_id}#{section.key}", doc.title, doc.year, doc.region, doc.doc_number, doc.date,
                        section.path, text)
 
@@ -80,7 +83,7 @@ def _merge_crumbs(ops: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]
     return [(("delete" if not y else "insert" if not x else t) if t != "equal" else t, x, y) for t, x, y in out]
 
 
-def compare_sections(index: PolicyIndex, first: str, second: str) -> Comparison:
-    a, b = section_info(index, first), section_info(index, second)
+def compare_sections(engine: SearchEngine, first: str, second: str) -> Comparison:
+    a, b = section_info(engine, first), section_info(engine, second)
     ops, ratio = diff_ops(a.text, b.text)
     return Comparison(a, b, ops, ratio)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.chunk import chunk_document
+from indexer.errors import PolicyQAError
 from indexer.parse import parse_text
 
 from .answer import Answerer
@@ -26,7 +27,7 @@ NEAR_COPY = 0.97
 PRECEDENTS_PER_ITEM = 3
 
 
-class DraftError(ValueError):
+class DraftError(PolicyQAError, ValueError):
     pass
 
 
@@ -83,12 +84,12 @@ def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -
         raise DraftError("草稿中没有可识别的条目")
     for item in items:
         item.precedents = searcher.search(item.text, k=PRECEDENTS_PER_ITEM, filters=filters)
-    item_vectors = searcher.embedder.encode([it.text for it in items])
+    item_vectors = searcher.encode([it.text for it in items])
     comparable, reason = _comparable_plan(searcher, items, item_vectors, region, doc_type, filters)
     if comparable is None:
         return DraftReport(title, items, None, reason, [])
-    sections = _plan_items(searcher.index, comparable)
-    plan_vectors = searcher.embedder.encode([s.text for s in sections])
+    sections = _plan_items(searcher, comparable)
+    plan_vectors = searcher.encode([s.text for s in sections])
     missing = []
     siblings = plan_vectors @ plan_vectors.T
     np.fill_diagonal(siblings, -1.0)
@@ -104,9 +105,8 @@ def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -
 def _comparable_plan(searcher, items, item_vectors, region: str, doc_type: str, filters):
     """The most recent plan of the draft's type (and region, when the draft names one);
     without either, the plan most of the draft's items find their precedent in."""
-    index = searcher.index
-    allowed = searcher.allowed_docs(filters or Filters())
-    docs = [d for d in index.documents if allowed is None or allowed[d.row]]
+    allowed = searcher.in_scope(filters)
+    docs = [d for d in searcher.documents() if allowed is None or d.doc_id in allowed]
     if doc_type:
         docs = [d for d in docs if d.doc_type == doc_type] or docs
     same_region = [d for d in docs if region and d.region == region]
@@ -124,16 +124,10 @@ def _comparable_plan(searcher, items, item_vectors, region: str, doc_type: str, 
     return best, f"草稿条目的先例多出自此文件（{votes[best.doc_id]}/{len(items)} 条），取其中最近的一份"
 
 
-def _plan_items(index, doc) -> list[SectionInfo]:
-    rows = index.store.query(
-        "SELECT s.key, group_concat(c.text, '') FROM chunks c JOIN sections s ON s.row = c.section_row "
-        "WHERE c.doc_row = ? GROUP BY s.row ORDER BY s.row", (doc.row,))
-    out = []
-    for key, _ in rows:
-        if key.startswith("p"):
-            continue
-        out.append(section_info(index, f"{doc.doc_id}#{key}"))
-    return out
+def _plan_items(engine, doc) -> list[SectionInfo]:
+    """The sections of a plan that say something (not the opening, not bare headings)."""
+    return [section_info(engine, f"{doc.doc_id}#{s.key}") for s in sorted(engine.sections(doc.doc_id), key=lambda s: s.row)
+            if s.has_text and not s.key.startswith("p")]
 
 
 def read_draft(path) -> str:

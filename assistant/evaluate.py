@@ -13,12 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.errors import PolicyQAError
 from indexer.textutil import match_key
 
 from .retrieve import Searcher, SearchResult
 
 
-class GoldFileError(ValueError):
+class GoldFileError(PolicyQAError, ValueError):
     pass
 
 

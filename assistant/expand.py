@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.chinese import to_simplified
+from indexer.errors import PolicyQAError
 from indexer.textutil import cn_to_int
 
 THESAURUS = Path(__file__).resolve().parents[1] / "indexer" / "data" / "thesaurus.txt"
 _SPLIT = re.compile(r"[,，、;；]\s*")
 
 
-class ThesaurusError(ValueError):
+class ThesaurusError(PolicyQAError, ValueError):
     """A thesaurus file with a line that cannot be read; the message names file and line."""
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.errors import PolicyQAError
+
 from .compare import Comparison, SectionInfo
 from .draft import DraftReport
 from .precedents import PrecedentSet
 from .retrieve import SearchResult
 
 
-class ExportError(ValueError):
+class ExportError(PolicyQAError, ValueError):
     pass
 
 

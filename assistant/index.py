@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import store
+from indexer import store, vectors
 from indexer.store import DocumentRow, IndexDamaged, SectionRow
 
 
@@ -30,6 +30,15 @@ class PolicyIndex:
     use_chunks: np.ndarray | None = None  # the second embedding, when the index has it
     use_sentences: np.ndarray | None = None
     sentence_chunk: np.ndarray | None = None
+    use_index: object = None  # FAISS index over use_chunks
+
+    @property
+    def dense_params(self) -> dict:
+        return self.manifest.get("dense") or {"type": "flat"}
+
+    @property
+    def use_params(self) -> dict:
+        return (self.manifest.get("second") or {}).get("index") or {"type": "flat"}
 
     @property
     def model_name(self) -> str:
@@ -40,20 +49,29 @@ class PolicyIndex:
         return len(self.chunk_doc)
 
     def document(self, doc_id: str) -> DocumentRow | None:
-        for d in self.documents:
-            if d.doc_id == doc_id:
-                return d
-        return None
+        row = self._doc_rows.get(doc_id)
+        return None if row is None else self.documents[row]
+
+    def sections_of(self, doc_row: int) -> list[SectionRow]:
+        """A document's sections in reading order."""
+        return self._by_doc.get(doc_row, [])
 
     def section_by_id(self, section_id: str) -> SectionRow | None:
         doc_id, _, key = section_id.partition("#")
         doc = self.document(doc_id)
         if doc is None:
             return None
+        return next((s for s in self.sections_of(doc.row) if s.key == key), None)
+
+    def __post_init__(self) -> None:
+        self._doc_rows = {d.doc_id: d.row for d in self.documents}
+        self._by_doc: dict[int, list[SectionRow]] = {}
+        with_text = set(np.unique(self.chunk_section).tolist())
         for s in self.sections:
-            if s.doc_row == doc.row and s.key == key:
-                return s
-        return None
+            s.has_text = s.row in with_text
+            self._by_doc.setdefault(s.doc_row, []).append(s)
+        for group in self._by_doc.values():
+            group.sort(key=lambda s: (s.start, s.row))
 
     def section_id(self, section: SectionRow) -> str:
         return f"{self.documents[section.doc_row].doc_id}#{section.key}"
@@ -88,10 +106,13 @@ def load_index(path: Path, model: str | None = None) -> PolicyIndex:
     index = PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
     try:
         index.vectors = np.load(path / store.VECTORS, mmap_mode="r")
+        vectors.configure(dense, index.dense_params)
         if manifest.get("second"):
             index.use_chunks = np.load(path / store.USE_CHUNKS, mmap_mode="r")
             index.use_sentences = np.load(path / store.USE_SENTENCES, mmap_mode="r")
             index.sentence_chunk = np.load(path / store.SENTENCE_CHUNK)
+            index.use_index = _load_faiss(path / store.USE_INDEX)
+            vectors.configure(index.use_index, index.use_params)
     except (OSError, ValueError) as e:
         db.close()
         raise IndexDamaged(f"索引 {path} 的向量文件已损坏（{e}）。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}") from e

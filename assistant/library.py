@@ -10,15 +10,16 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
 
-from .index import PolicyIndex
+from .engine import SearchEngine
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 REMOVED_DIR = ".removed"
 
 
-class LibraryError(ValueError):
+class LibraryError(PolicyQAError, ValueError):
     """A file the library refuses; the message is for users."""
 
 
@@ -36,14 +37,11 @@ class DocumentInfo:
     source: str
 
 
-def list_documents(index: PolicyIndex) -> list[DocumentInfo]:
-    counted: dict[int, int] = {}
-    for s in index.sections:
-        counted[s.doc_row] = counted.get(s.doc_row, 0) + 1
+def list_documents(engine: SearchEngine) -> list[DocumentInfo]:
     return [
         DocumentInfo(d.doc_id, d.title, d.org, d.doc_number, d.date, d.year, d.region, d.doc_type,
-                     counted.get(d.row, 0), d.source)
-        for d in index.documents
+                     len(engine.sections(d.doc_id)), d.source)
+        for d in engine.documents()
     ]
 
 

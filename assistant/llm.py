@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from indexer.errors import PolicyQAError
+
 from .retrieve import SearchResult
 
 SYSTEM_PROMPT = (
@@ -24,7 +26,7 @@ SYSTEM_PROMPT = (
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
-class LLMError(Exception):
+class LLMError(PolicyQAError):
     """The server failed, timed out or answered nothing; the message is for users."""
 
 

@@ -103,7 +103,7 @@ def similar_text(a: str, b: str) -> float:
 def find_precedents(answerer: Answerer, text: str, filters: Filters | None = None) -> PrecedentSet:
     searcher = answerer.searcher
     text = (text or "").strip()
-    k = min(MAX_CANDIDATE_SECTIONS, max(1, len(searcher.index.sections)))
+    k = min(MAX_CANDIDATE_SECTIONS, max(1, int(searcher.manifest.get("counts", {}).get("sections", MAX_CANDIDATE_SECTIONS))))
     results = searcher.search(text, k=k, filters=filters)
     terms = set(tokenize(text))
     per_doc: dict[str, list[SearchResult]] = {}
@@ -123,11 +123,12 @@ def find_precedents(answerer: Answerer, text: str, filters: Filters | None = Non
         precedents.append(Precedent(rs[0], relevance[d], see_also=close))
     for p in precedents:
         for r in (p.section, *p.see_also):
-            _whole_section(searcher.index, r)
+            _whole_section(searcher, r)
     precedents = _collapse_duplicates(precedents)
     precedents.sort(key=lambda p: (p.section.year or 0, p.section.region, p.section.title))
 
-    in_scope = [d for d in searcher.index.documents if _in_scope(searcher, d, filters)]
+    allowed = searcher.in_scope(filters)
+    in_scope = [d for d in searcher.documents() if allowed is None or d.doc_id in allowed]
     covered_ids = {s.doc_id for p in precedents for s in p.sources}
     covered = sorted((_ref(d) for d in in_scope if d.doc_id in covered_ids), key=lambda d: (d.year or 0, d.region))
     missing = sorted((_ref(d) for d in in_scope if d.doc_id not in covered_ids), key=lambda d: (d.year or 0, d.region))
@@ -138,17 +139,12 @@ def find_precedents(answerer: Answerer, text: str, filters: Filters | None = Non
     return PrecedentSet(text, precedents, covered, missing, targets)
 
 
-def _whole_section(index, r: SearchResult) -> None:
+def _whole_section(engine, r: SearchResult) -> None:
     """A drafter reads the whole item, not the chunk that matched."""
-    section = index.section_by_id(r.section_id)
+    section = engine.section(r.section_id)
     if section is not None:
-        r.text = index.store.document_text(section.doc_row)[section.start:section.end]
+        r.text = engine.document_text(r.doc_id)[section.start:section.end]
         r.start, r.end = section.start, section.end
-
-
-def _in_scope(searcher, doc, filters: Filters | None) -> bool:
-    allowed = searcher.allowed_docs(filters or Filters())
-    return True if allowed is None else bool(allowed[doc.row])
 
 
 def _collapse_duplicates(precedents: list[Precedent]) -> list[Precedent]:

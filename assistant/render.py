@@ -113,13 +113,13 @@ def answer_html(ans: Answer) -> str:
     return "".join(parts)
 
 
-def document_html(index, doc_id: str, target_key: str = "") -> str:
+def document_html(engine, doc_id: str, target_key: str = "") -> str:
     """A document as its section tree and its text, the target section marked."""
-    doc = index.document(doc_id)
+    doc = engine.document(doc_id)
     if doc is None:
         return '<div class="pq-empty">找不到该文档，它可能已被移除。</div>'
-    text = index.store.document_text(doc.row)
-    sections = sorted((s for s in index.sections if s.doc_row == doc.row), key=lambda s: s.start)
+    text = engine.document_text(doc_id)
+    sections = sorted(engine.sections(doc_id), key=lambda s: s.start)
     meta = " · ".join(esc(x) for x in (doc.org, doc.doc_number, doc.date, doc.year, doc.region, doc.doc_type, doc.source) if x)
     out = [f'<div class="pq-doc"><h3>{esc(doc.title)}</h3><div class="pq-docmeta">{meta}</div>']
     out.append('<div class="pq-toc"><b>目录</b>')

@@ -17,9 +17,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from indexer import second
+from indexer import second, vectors
 from indexer.chinese import to_simplified
 from indexer.embed import Embedder, load_embedder
+from indexer.errors import PolicyQAError
+from indexer.store import DocumentRow, SectionRow
 from indexer.tokenize import tokenize
 
 from .expand import Expansion, Thesaurus, numeral_expansions
@@ -27,9 +29,11 @@ from .index import PolicyIndex
 from .reference import referenced_sections
 
 MIN_CANDIDATES = 200
+# Above this many sentences, sentences only re-score candidates instead of proposing them.
+SENTENCE_SEARCH_LIMIT = 300_000
 
 
-class QueryError(ValueError):
+class QueryError(PolicyQAError, ValueError):
     """A query that cannot be searched; the message is for users."""
 
 
@@ -153,6 +157,8 @@ def default_thesaurus() -> Thesaurus:
 
 
 class Searcher:
+    """The local search engine (`engine.SearchEngine`) over one index directory."""
+
     def __init__(self, index: PolicyIndex, embedder: Embedder | None = None, fusion: Fusion | None = None,
                  thesaurus: Thesaurus | None = None):
         self.index = index
@@ -161,8 +167,54 @@ class Searcher:
         self.thesaurus = thesaurus if thesaurus is not None else default_thesaurus()
         self._doc_year = np.array([d.year or 0 for d in index.documents], dtype=np.int32)
         self._has_second = index.use_chunks is not None and second.available()
+        self._df: tuple[dict[str, int], int] | None = None
+
+    # -- the catalogue ------------------------------------------------------------
+
+    @property
+    def manifest(self) -> dict:
+        return self.index.manifest
+
+    @property
+    def model_name(self) -> str:
+        return self.index.model_name
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.encode(texts)
+
+    def documents(self) -> list[DocumentRow]:
+        return self.index.documents
+
+    def document(self, doc_id: str) -> DocumentRow | None:
+        return self.index.document(doc_id)
+
+    def document_text(self, doc_id: str) -> str:
+        doc = self.index.document(doc_id)
+        return "" if doc is None else self.index.store.document_text(doc.row)
+
+    def sections(self, doc_id: str) -> list[SectionRow]:
+        doc = self.index.document(doc_id)
+        return [] if doc is None else self.index.sections_of(doc.row)
+
+    def section(self, section_id: str) -> SectionRow | None:
+        return self.index.section_by_id(section_id)
+
+    def document_frequencies(self) -> tuple[dict[str, int], int]:
+        if self._df is None:
+            bm25 = self.index.bm25
+            counts = np.diff(np.asarray(bm25.scores["indptr"]))
+            df = {token: int(counts[i]) for token, i in bm25.vocab_dict.items() if i < len(counts)}
+            self._df = (df, int(bm25.scores.get("num_docs", 0)))
+        return self._df
+
+    def close(self) -> None:
+        self.index.close()
 
     # -- filters -----------------------------------------------------------------
+
+    def in_scope(self, filters: Filters | None) -> set[str] | None:
+        allowed = self.allowed_docs(filters or Filters())
+        return None if allowed is None else {d.doc_id for d in self.index.documents if allowed[d.row]}
 
     def allowed_docs(self, filters: Filters) -> np.ndarray | None:
         if not filters:
@@ -218,38 +270,25 @@ class Searcher:
         expansions = self._bm25(list(plan.expansion_words))
         if mask is not None:
             words, expansions = np.where(mask, words, 0.0), np.where(mask, expansions, 0.0)
-        candidates = [self._faiss(q, n, mask) for q in qv]
+        allowed_ids = None if mask is None else np.flatnonzero(mask)
+        index = self.index
+        candidates = [vectors.search(index.dense, index.dense_params, q, n, allowed_ids) for q in qv]
         candidates.append(_top(words + self.fusion.expansion_weight * expansions, n, positive=True))
         uq = None
         if self._has_second:
             uq = second.encode([plan.expanded])[0]
-            use_scores = self.index.use_chunks @ uq
-            if mask is not None:
-                use_scores = np.where(mask, use_scores, -np.inf)
-            candidates.append(_top(use_scores, n))
-            sent_scores = self.index.use_sentences @ uq
-            sent_rows = self.index.sentence_chunk[_top(sent_scores, 4 * n)]
-            candidates.append(sent_rows if mask is None else sent_rows[mask[sent_rows]])
+            candidates.append(vectors.search(index.use_index, index.use_params, uq, n, allowed_ids))
+            if len(index.sentence_chunk) <= SENTENCE_SEARCH_LIMIT:
+                sent_rows = index.sentence_chunk[_top(np.asarray(index.use_sentences, dtype=np.float32) @ uq, 4 * n)]
+                candidates.append(sent_rows if mask is None else sent_rows[mask[sent_rows]])
         rows = np.unique(np.concatenate([c.astype(np.int64) for c in candidates]))
-        vectors = np.asarray(self.index.vectors[rows])
-        signals = {"cos_q": vectors @ qv[0], "cos_qe": vectors @ qe,
+        chunk_vecs = np.asarray(self.index.vectors[rows])
+        signals = {"cos_q": chunk_vecs @ qv[0], "cos_qe": chunk_vecs @ qe,
                    "bm25_words": words[rows], "bm25_expansions": expansions[rows]}
         if uq is not None:
             signals["use_chunk"] = np.asarray(self.index.use_chunks[rows]) @ uq
             signals["use_sent"] = self._best_sentences(rows, uq, signals["use_chunk"])
         return rows, signals
-
-    def _faiss(self, q: np.ndarray, n: int, mask: np.ndarray | None) -> np.ndarray:
-        import faiss
-
-        params = None
-        n = min(n, self.index.size)
-        if mask is not None:
-            ids = np.flatnonzero(mask).astype(np.int64)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-            n = min(n, len(ids))
-        _, found = self.index.dense.search(q.reshape(1, -1), n, params=params)
-        return found[0][found[0] >= 0]
 
     def _bm25(self, words: list[str]) -> np.ndarray:
         """Summed BM25 of some words over every chunk (a word's score counts once)."""
@@ -268,7 +307,7 @@ class Searcher:
         best = fallback.copy()
         for i, (a, b) in enumerate(zip(starts, ends)):
             if b > a:
-                best[i] = float((np.asarray(self.index.use_sentences[a:b]) @ uq).max())
+                best[i] = float((np.asarray(self.index.use_sentences[a:b], dtype=np.float32) @ uq).max())
         return best
 
     def _put_cited_first(self, query: str, fused: dict[int, float], allowed) -> None:

@@ -1,6 +1,6 @@
-"""The assistant as a long-running service for the page: one loaded index, swapped
-for the new one when a rebuild lands, shared by every request; answers, uploads
-and removals go through here."""
+"""The assistant as a long-running service for the page: one search engine shared by
+every request; a local index is swapped for the new one when a rebuild lands. Answers,
+uploads and removals go through here."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from pathlib import Path
 from indexer import store
 from indexer.build import BuildReport, Progress, build_index
 from indexer.embed import Embedder, load_embedder
+from indexer.errors import PolicyQAError
 
+from . import engine as engines
 from .answer import Answer, Answerer
-from .index import PolicyIndex, load_index
+from .engine import SearchEngine
+from .index import load_index
 from .library import LibraryError, add_files, remove_source
 from .llm import LLMConfig
 from .retrieve import Filters, Searcher, SearchResult
@@ -22,13 +25,15 @@ from .retrieve import Filters, Searcher, SearchResult
 class Service:
     def __init__(self, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None,
                  embedder: Embedder | None = None, llm: LLMConfig | None = None):
+        self.location = str(index_dir)
+        self.local = engines.is_local(index_dir)
         self.index_dir = Path(index_dir)
         self._corpus = Path(corpus_dir) if corpus_dir else None
         self.model = model
         self.llm = llm
         self._embedder = embedder
         self._lock = threading.Lock()
-        self._searcher: Searcher | None = None
+        self._searcher: SearchEngine | None = None
         self._answerer: Answerer | None = None
         self._stamp: tuple | None = None
 
@@ -41,11 +46,13 @@ class Service:
         except OSError:
             return None
 
-    def searcher(self) -> Searcher:
-        """The current searcher; reloads when the index on disk was replaced.
+    def searcher(self) -> SearchEngine:
+        """The current engine; a local one reloads when the index on disk was replaced.
 
         Until a new index has loaded completely, requests keep the old one.
         """
+        if not self.local:
+            return self._remote()
         stamp = self._manifest_stamp()
         if self._searcher is not None and (stamp is None or stamp == self._stamp):
             return self._searcher
@@ -64,6 +71,20 @@ class Service:
             self._stamp = stamp
             return self._searcher
 
+    def _remote(self) -> SearchEngine:
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = engines.open_engine(self.location, model=self.model)
+                self._answerer = Answerer(self._searcher)
+            return self._searcher
+
+    def warm_up(self) -> None:
+        """Load the index, the models and the word segmenter now, so the first question is fast."""
+        try:
+            self.searcher().search("发展党员", k=1)
+        except PolicyQAError:
+            pass  # the page shows what is wrong with the index
+
     def answerer(self) -> Answerer:
         searcher = self.searcher()
         answerer = self._answerer
@@ -75,8 +96,8 @@ class Service:
         return self._embedder
 
     @property
-    def index(self) -> PolicyIndex:
-        return self.searcher().index
+    def engine(self) -> SearchEngine:
+        return self.searcher()
 
     @property
     def corpus(self) -> Path | None:
@@ -103,15 +124,18 @@ class Service:
     # -- the corpus ----------------------------------------------------------------------
 
     def _corpus_or_error(self) -> Path:
+        if not self.local:
+            raise LibraryError(f"文档由外部搜索引擎（{engines.scheme_of(self.location)}）管理，请在那里添加或移除")
         corpus = self.corpus
         if corpus is None:
             raise LibraryError("不知道文档文件夹在哪里：请用 --corpus 指定")
         return corpus
 
     def reindex(self, progress: Progress | None = None) -> BuildReport:
-        model = self.index.model_name if store.exists(self.index_dir) else (self.model or None)
+        corpus = self._corpus_or_error()
+        model = self.engine.model_name if store.exists(self.index_dir) else (self.model or None)
         embedder = self.embedder(model) if model else None
-        return build_index(self._corpus_or_error(), self.index_dir, model=model, embedder=embedder,
+        return build_index(corpus, self.index_dir, model=model, embedder=embedder,
                            progress=progress)
 
     def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None):
@@ -121,7 +145,7 @@ class Service:
         return saved, problems, report
 
     def remove(self, doc_id: str, progress: Progress | None = None) -> tuple[str, BuildReport]:
-        doc = self.index.document(doc_id)
+        doc = self.engine.document(doc_id)
         if doc is None:
             raise LibraryError("索引中没有这个文档")
         remove_source(self._corpus_or_error(), doc.source)

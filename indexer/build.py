@@ -15,16 +15,18 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from . import second, store
+from . import second, store, vectors
 from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
-from .embed import DEFAULT_MODEL, Embedder, load_embedder
+from .embed import BATCH, DEFAULT_MODEL, Embedder, load_embedder
+from .errors import PolicyQAError
 from .parse import parse_text
 from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
 from .records import ParsedDocument
@@ -32,14 +34,14 @@ from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
-EMBED_BATCH = 32
+EMBED_BATCH = BATCH
 
 Progress = Callable[[str, int, int], None]
 
 
-class BuildError(Exception):
+class BuildError(PolicyQAError):
     """The build could not produce an index; the previous one is untouched."""
 
 
@@ -60,6 +62,15 @@ class BuildReport:
     seconds: float = 0.0
     up_to_date: bool = False
     model: str = ""
+    stages: dict[str, float] = field(default_factory=dict)  # seconds: parse, embed, second, ann, bm25
+
+    @contextmanager
+    def timed(self, stage: str):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.stages[stage] = round(self.stages.get(stage, 0.0) + time.monotonic() - started, 2)
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "skipped"}
@@ -170,6 +181,7 @@ class _Builder:
         self.files_manifest: dict[str, dict] = {}
         self.rows = {"documents": 0, "sections": 0, "chunks": 0}
         self.second: dict | None = None
+        self.dense_params: dict = {}
         self.dimension = 0
         self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
                                              for s in report.skipped]
@@ -204,14 +216,16 @@ class _Builder:
                 self.report.unchanged += 1
                 continue
             try:
-                doc = parse_text(read_document(f.path), f.source)
+                with self.report.timed("parse"):
+                    doc = parse_text(read_document(f.path), f.source)
             except UnreadableFile as e:
                 self._skip(f, str(e))
                 continue
             except Exception as e:  # a parser bug must not sink the whole corpus
                 self._skip(f, f"解析失败：{type(e).__name__}: {e}")
                 continue
-            self._insert_document(db, doc, f, needs)
+            with self.report.timed("store"):
+                self._insert_document(db, doc, f, needs)
             self.report.characters += len(doc.text)
             (self.report.changed if f.source in prev_files else self.report.added).append(f.source)
         self.progress("解析", len(files), len(files))
@@ -270,11 +284,12 @@ class _Builder:
         for ch in chunks:
             text_for_model = embed_text(m.title, paths[ch.section_key], ch.text)
             row, digest = self._next("chunks"), self._hash(text_for_model)
+            with self.report.timed("words"):
+                words = " ".join(tokenize(text_for_model))
             db.execute(
                 "INSERT INTO chunks (row, doc_row, section_row, start, end, text, tokens, embed_hash)"
                 " VALUES (?,?,?,?,?,?,?,?)",
-                (row, doc_row, section_rows[ch.section_key], ch.start, ch.end, ch.text,
-                 " ".join(tokenize(text_for_model)), digest),
+                (row, doc_row, section_rows[ch.section_key], ch.start, ch.end, ch.text, words, digest),
             )
             needs.append((row, digest))
         self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": m.title,
@@ -338,7 +353,9 @@ class _Builder:
                 self.progress("向量化", i, len(missing))
                 part = missing[i:i + batch]
                 texts = self._embed_texts(db, [row for row, _ in part])
-                vectors[[row for row, _ in part]] = embedder.encode(texts, batch_size=EMBED_BATCH)
+                with self.report.timed("embed"):
+                    encoded = embedder.encode(texts, batch_size=EMBED_BATCH)
+                vectors[[row for row, _ in part]] = encoded
             self.progress("向量化", len(missing), len(missing))
         vectors.flush()
         return vectors
@@ -362,43 +379,64 @@ class _Builder:
         return [by_row[r] for r in rows]
 
     def _embed_second(self, db, staging: Path, needs: list[tuple[int, str]]) -> dict | None:
-        """USE vectors for every chunk and every sentence, reused for unchanged chunks."""
+        """Second-model vectors for every chunk and every sentence, written in batches to
+        memory-mapped files; unchanged chunks keep theirs."""
         if not second.available():
             return None
         old = self._old_second()
-        rows = db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
-                          " ORDER BY c.row").fetchall()
-        chunk_vecs = np.zeros((len(rows), second.DIMENSION), dtype=np.float32)
-        per_chunk: list[np.ndarray] = []
-        todo_chunks, todo_sentences = [], []  # (row, text), (row, [texts])
-        for (row, path, text), (_, digest) in zip(rows, needs):
-            old_row = old["rows"].get(digest) if old else None
-            if old_row is not None:
-                chunk_vecs[row] = old["chunks"][old_row]
-                a, b = np.searchsorted(old["owner"], [old_row, old_row + 1])
-                per_chunk.append(np.asarray(old["sentences"][a:b]))
+        n = len(needs)
+        old_rows = [old["rows"].get(h) if old else None for _, h in needs]
+        counts = np.zeros(n, dtype=np.int64)
+        for row, path, text in self._chunk_texts(db):
+            if old_rows[row] is not None:
+                a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
+                counts[row] = b - a
             else:
-                heading = json.loads(path)[-1]
-                todo_chunks.append((row, second.chunk_text(heading, text)))
-                todo_sentences.append((row, second.sentence_texts(heading, text)))
-                per_chunk.append(None)
-        if todo_chunks:
-            self.progress("第二向量", 0, 1)
-            chunk_vecs[[r for r, _ in todo_chunks]] = second.encode([t for _, t in todo_chunks])
-            flat = [t for _, ts in todo_sentences for t in ts]
-            encoded = second.encode(flat)
-            at = 0
-            for row, ts in todo_sentences:
-                per_chunk[row] = encoded[at:at + len(ts)]
-                at += len(ts)
-            self.progress("第二向量", 1, 1)
-        owner = np.concatenate([np.full(len(v), i, dtype=np.int32) for i, v in enumerate(per_chunk)]) \
-            if per_chunk else np.zeros(0, dtype=np.int32)
-        sentences = np.concatenate([v for v in per_chunk]) if per_chunk else np.zeros((0, second.DIMENSION))
-        np.save(staging / store.USE_CHUNKS, chunk_vecs)
-        np.save(staging / store.USE_SENTENCES, np.asarray(sentences, dtype=np.float32).reshape(-1, second.DIMENSION))
-        np.save(staging / store.SENTENCE_CHUNK, owner)
-        return {"name": second.NAME, "dimension": second.DIMENSION, "chunks": len(rows), "sentences": int(len(owner))}
+                counts[row] = len(second.sentence_texts(json.loads(path)[-1], text))
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        dim = second.DIMENSION
+        chunk_vecs = np.lib.format.open_memmap(staging / store.USE_CHUNKS, mode="w+", dtype=np.float32, shape=(n, dim))
+        sentences = np.lib.format.open_memmap(staging / store.USE_SENTENCES, mode="w+", dtype=np.float16,
+                                              shape=(int(offsets[-1]), dim))
+        np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
+        todo: list[tuple[int, str, list[str]]] = []
+        for row, path, text in self._chunk_texts(db):
+            if old_rows[row] is not None:
+                a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
+                chunk_vecs[row] = old["chunks"][old_rows[row]]
+                sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
+                continue
+            heading = json.loads(path)[-1]
+            todo.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
+            if len(todo) >= 512:
+                self._encode_second(todo, chunk_vecs, sentences, offsets, n)
+                todo = []
+        self._encode_second(todo, chunk_vecs, sentences, offsets, n)
+        chunk_vecs.flush()
+        sentences.flush()
+        with self.report.timed("ann"):
+            index, params = vectors.build(chunk_vecs)
+            self._write_faiss(index, staging / store.USE_INDEX)
+        return {"name": second.NAME, "dimension": dim, "chunks": n, "sentences": int(offsets[-1]), "index": params}
+
+    def _chunk_texts(self, db):
+        yield from db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
+                              " ORDER BY c.row")
+
+    def _encode_second(self, todo, chunk_vecs, sentences, offsets, total: int) -> None:
+        if not todo:
+            return
+        self.progress("第二向量", todo[0][0], total)
+        flat = [t for _, _, ts in todo for t in ts]
+        with self.report.timed("second"):
+            both = second.encode([t for _, t, _ in todo] + flat, workers=second.WORKERS)
+            chunk_vecs[[row for row, _, _ in todo]] = both[:len(todo)]
+            encoded = both[len(todo):].astype(np.float16)
+        at = 0
+        for row, _, ts in todo:
+            sentences[offsets[row]:offsets[row] + len(ts)] = encoded[at:at + len(ts)]
+            at += len(ts)
+        self.progress("第二向量", todo[-1][0] + 1, total)
 
     def _old_second(self) -> dict | None:
         if self.previous is None or (self.previous.get("second") or {}).get("name") != second.NAME:
@@ -414,21 +452,31 @@ class _Builder:
         except (OSError, ValueError, sqlite3.Error):
             return None
 
-    def _write_dense(self, staging: Path, vectors: np.ndarray) -> None:
+    def _write_dense(self, staging: Path, chunk_vectors: np.ndarray) -> None:
+        with self.report.timed("ann"):
+            index, self.dense_params = vectors.build(chunk_vectors)
+            self._write_faiss(index, staging / store.DENSE)
+
+    @staticmethod
+    def _write_faiss(index, path: Path) -> None:
         import faiss
 
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        for i in range(0, len(vectors), 65536):
-            index.add(np.ascontiguousarray(vectors[i:i + 65536]))
-        faiss.write_index(index, str(staging / store.DENSE))
+        faiss.write_index(index, str(path))
 
     def _write_bm25(self, db, staging: Path) -> None:
+        with self.report.timed("bm25"):
+            self._bm25(db, staging)
+
+    def _bm25(self, db, staging: Path) -> None:
         import bm25s
 
         self.progress("关键词索引", 0, 1)
-        tokens = [t.split() if t else [] for (t,) in db.execute("SELECT tokens FROM chunks ORDER BY row")]
+        # Words as integer arrays, not lists of strings: a tenth of the memory on a large corpus.
+        vocab: dict[str, int] = {}
+        docs = [np.array([vocab.setdefault(w, len(vocab)) for w in t.split()], dtype=np.int32) if t
+                else np.zeros(0, dtype=np.int32) for (t,) in db.execute("SELECT tokens FROM chunks ORDER BY row")]
         retriever = bm25s.BM25(**BM25_PARAMS)
-        retriever.index(tokens, show_progress=False)
+        retriever.index((docs, vocab), show_progress=False)
         retriever.save(str(staging / store.BM25_DIR), show_progress=False)
         self.progress("关键词索引", 1, 1)
 
@@ -447,7 +495,7 @@ class _Builder:
             "format_version": store.FORMAT_VERSION,
             "model": {"name": self.model, "dimension": self.dimension},
             "settings": self.settings,
-            "dense": {"type": "flat", "metric": "inner_product"},
+            "dense": self.dense_params,
             "second": self.second,
             "retrieval": {"fusion": _default_fusion()},
             "counts": {"documents": self.report.documents, "sections": self.report.sections,

@@ -11,12 +11,19 @@ from typing import Protocol
 
 import numpy as np
 
-DEFAULT_MODEL = "m3e-small"
+from .errors import PolicyQAError
+
+# m3e-small run by ONNX Runtime, int8: faster than torch fp32 at the same dev scores
+# (bench/bench_onnx.py); plain "m3e-small" runs it with torch fp32.
+DEFAULT_MODEL = "m3e-small:onnx-int8"
+# Texts per forward pass. On 2 CPU cores small batches of length-sorted texts are fastest
+# for both runtimes: 8 is ~1.25× faster than 32 on law chunks (bench/bench_onnx.py).
+BATCH = 8
 FAKE_MODEL = "fake"
 _PACKAGED = {"m3e-small": ("embedding", "m3e-small")}
 
 
-class ModelError(RuntimeError):
+class ModelError(PolicyQAError, RuntimeError):
     pass
 
 
@@ -24,7 +31,7 @@ class Embedder(Protocol):
     name: str
     dimension: int
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
+    def encode(self, texts: list[str], batch_size: int = BATCH, progress: bool = False) -> np.ndarray: ...
 
 
 def resolve_model(name: str) -> str:
@@ -67,7 +74,7 @@ class SentenceTransformerEmbedder:
         self.dimension = int(get_dim())
         self.max_seq_length = int(self.model.max_seq_length or 512)
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = BATCH, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
@@ -105,7 +112,19 @@ class FakeEmbedder:
 
 
 def load_embedder(name: str | None = None) -> Embedder:
+    """`m3e-small` (torch), `m3e-small:onnx-int8` (ONNX Runtime, int8), any sentence-transformers
+    name or path (optionally with `:onnx-int8`), or `fake`."""
     name = name or os.environ.get("POLICYQA_MODEL") or DEFAULT_MODEL
     if name == FAKE_MODEL:
         return FakeEmbedder()
+    from .onnx_embed import SUFFIX, OnnxEmbedder, OnnxUnavailable
+
+    if name.endswith(SUFFIX):
+        base = name[: -len(SUFFIX)]
+        try:
+            return OnnxEmbedder(base, Path(resolve_model(base)))
+        except OnnxUnavailable as e:
+            raise ModelError(str(e)) from e
+        except Exception as e:  # a failed export or a broken cache file
+            raise ModelError(f"无法加载 ONNX 模型 {name}：{type(e).__name__}: {e}") from e
     return SentenceTransformerEmbedder(name)

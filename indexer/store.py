@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import PolicyQAError
+
 FORMAT = "policyqa-index"
 FORMAT_VERSION = 1
 MANIFEST = "config.json"
@@ -37,11 +39,12 @@ BM25_DIR = "bm25"
 USE_CHUNKS = "use_chunks.npy"  # the second embedding (indexer/second.py), row i = chunk row i
 USE_SENTENCES = "use_sentences.npy"  # one row per sentence of every chunk
 SENTENCE_CHUNK = "sentence_chunk.npy"  # the chunk row of each sentence, ascending
+USE_INDEX = "use.faiss"  # FAISS index over use_chunks
 DATA_FILES = (DB, VECTORS, DENSE)
-SECOND_FILES = (USE_CHUNKS, USE_SENTENCES, SENTENCE_CHUNK)
+SECOND_FILES = (USE_CHUNKS, USE_SENTENCES, SENTENCE_CHUNK, USE_INDEX)
 
 
-class IndexProblem(Exception):
+class IndexProblem(PolicyQAError):
     """An index that cannot be used; the message tells the user what to run."""
 
 
@@ -273,6 +276,7 @@ class SectionRow:
     end: int
     parent: str | None
     has_children: bool
+    has_text: bool = True  # holds text of its own (not just a heading over its children)
 
 
 _DOC_COLUMNS = "row, doc_id, source, sha256, title, org, doc_number, date, year, region, doc_type, n_sections"

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from .chinese import to_simplified
+from .errors import PolicyQAError
 
 DATA = Path(__file__).parent / "data"
 POLICY_TERMS = DATA / "policy_terms.txt"
@@ -25,7 +26,7 @@ _lock = threading.Lock()
 _tokenizer = None
 
 
-class TermFileError(ValueError):
+class TermFileError(PolicyQAError, ValueError):
     pass
 
 

@@ -99,19 +99,18 @@ def test_precedents_respect_filters(mini):
 def test_compare_and_missing_section(mini):
     index = mini.searcher.index
     ids = [f"{index.documents[s.doc_row].doc_id}#{s.key}" for s in index.sections if s.key == "1.1"][:2]
-    c = compare_sections(index, *ids)
+    c = compare_sections(mini.searcher, *ids)
     assert c.a.section_id == ids[0] and c.b.section_id == ids[1] and c.ops
     with pytest.raises(SectionNotFound):
-        compare_sections(index, "nope#1", ids[0])
+        compare_sections(mini.searcher, "nope#1", ids[0])
 
 
 def test_markdown_and_docx_exports_hold_every_citation(mini, tmp_path):
     from docx import Document
 
     ps = find_precedents(mini, "严格发展党员")
-    index = mini.searcher.index
     ids = [p.section.section_id for p in ps.precedents][:2]
-    blocks = precedent_blocks(ps) + comparison_blocks(compare_sections(index, ids[0], ids[-1]))
+    blocks = precedent_blocks(ps) + comparison_blocks(compare_sections(mini.searcher, ids[0], ids[-1]))
     citations = [full_citation(s) for s in ps.sections()]
     md = to_markdown(blocks)
     path = write(blocks, tmp_path / "out.docx")
@@ -173,7 +172,7 @@ def test_wujin_year_on_year_comparison(real_searcher):
     wujin = {d.year: d for d in index.documents if d.region == "武进区"}
     a = next(s for s in index.sections if s.doc_row == wujin[2023].row and s.path[-1].endswith("强化师德师风建设"))
     b = next(s for s in index.sections if s.doc_row == wujin[2024].row and s.path[-1].endswith("一体推进师德师风建设"))
-    c = compare_sections(index, index.section_id(a), index.section_id(b))
+    c = compare_sections(real_searcher, index.section_id(a), index.section_id(b))
     assert ("equal", "师德师风建设。坚守师德师风第一标准", "师德师风建设。坚守师德师风第一标准") in c.ops or any(
         op == "equal" and "坚守师德师风第一标准" in x for op, x, _ in c.ops)
     inserted = "".join(y for op, _, y in c.ops if op in ("insert", "replace"))

@@ -1,0 +1,344 @@
+"""How cost grows with the corpus, on this machine, all figures from one run.
+
+    python bench/bench_scale.py index   [--corpus ../shared/corpora/laws] [--out bench/out]
+    python bench/bench_scale.py search  [--sizes 10000 100000 1000000] [--out bench/out]
+    python bench/bench_scale.py startup [--out bench/out]
+    python bench/bench_scale.py batch   [--out bench/out]
+    python bench/bench_scale.py all
+
+index   — `policyqa index` over the corpus as a separate process (wall time, characters per
+          second, time per stage, peak RSS), then, in this process, plain `encode` of the very
+          texts the build embedded with the same models and settings, and the ratio plain encode
+          time / build time (what parsing, cleaning, BM25, FAISS and writing cost on top).
+          Torch against ONNX is bench/bench_onnx.py.
+search  — indexes of the given sizes made from the real index: its documents repeated until the
+          size is reached (the text and the keyword side are real text); the first copy keeps its
+          real vectors, the other copies get random unit vectors, as the brief allows; copies carry
+          no sentence vectors. For each size: the FAISS index chosen, recall@10 against exact
+          search for real questions, warm search latency p50/p95 over the 50 dev questions, load
+          time, resident memory and disk per 100 k chunks.
+startup — `python ui.py` until it answers a question; `policyqa search` one shot; import time.
+batch   — `policyqa search --batch --json` throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared"
+DEV = [SHARED / "eval" / "dev.jsonl", SHARED / "eval" / "dev-colloquial.jsonl"]
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def questions() -> list[str]:
+    return [json.loads(line)["question"] for p in DEV for line in p.read_text(encoding="utf-8").splitlines() if line]
+
+
+def pct(values, q) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- index -------------------------------------------------------------------------------
+
+def bench_index(corpus: Path, out: Path) -> dict:
+    index_dir = out / "laws-index"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    cmd = [sys.executable, "-m", "assistant.cli", "index", str(corpus), "--index", str(index_dir), "--json"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
+    while proc.poll() is None:  # sample memory: anonymous (held) and file-backed (memory maps, reclaimable)
+        try:
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in peak:
+                    peak[key] = max(peak[key], int(value.split()[0]))
+        except OSError:
+            pass
+        time.sleep(0.5)
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(stderr[-2000:])
+    report = json.loads(stdout)
+    t0 = time.perf_counter()
+    again = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    reindex = time.perf_counter() - t0
+    assert json.loads(again.stdout)["up_to_date"]
+
+    from assistant.index import load_index
+    from indexer import second
+    from indexer.build import EMBED_BATCH, embed_text
+    from indexer.embed import load_embedder
+
+    index = load_index(index_dir)
+    rows = index.store.query("SELECT d.title, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row "
+                             "JOIN documents d ON d.row = c.doc_row ORDER BY c.row")
+    texts = [embed_text(t, json.loads(p), x) for t, p, x in rows]
+    second_texts = [second.chunk_text(json.loads(p)[-1], x) for _, p, x in rows]
+    for _, p, x in rows:
+        second_texts += second.sentence_texts(json.loads(p)[-1], x)
+    model = load_embedder(index.model_name)
+    model.encode(texts[:64])
+    second.encode(second_texts[:64])
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=EMBED_BATCH)
+    encode_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(0, len(second_texts), 4096):
+        second.encode(second_texts[i:i + 4096], workers=second.WORKERS)
+    second_s = time.perf_counter() - t0
+    chars = report["characters"]
+    result = {
+        "corpus": str(corpus), "documents": report["documents"], "chunks": report["chunks"],
+        "sentences": index.manifest["second"]["sentences"], "characters": chars,
+        "index_wall_s": round(wall, 1), "index_chars_per_s": round(chars / wall), "stages_s": report["stages"],
+        "peak_rss_mb": round(peak["VmRSS"] / 1024), "peak_anon_mb": round(peak["RssAnon"] / 1024),
+        "peak_file_backed_mb": round(peak["RssFile"] / 1024), "reindex_unchanged_s": round(reindex, 2),
+        "plain_encode_s": round(encode_s, 1), "plain_second_s": round(second_s, 1),
+        "ratio_plain_encode_vs_build": round((encode_s + second_s) / wall, 3),
+        "index_dir_mb": round(dir_size(index_dir) / 2**20),
+    }
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return result
+
+
+# --- synthetic sizes ------------------------------------------------------------------------
+
+def make_scaled(real_dir: Path, target: Path, size: int, query_texts: list[str]) -> None:
+    """An index of `size` chunks: the real documents repeated, real vectors for the first copy."""
+    from assistant.index import load_index
+    from indexer import second, store, vectors
+    from indexer.build import BM25_PARAMS
+
+    real = load_index(real_dir)
+    n_real = real.size
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    src = sqlite3.connect(f"file:{real_dir / store.DB}?mode=ro", uri=True)
+    dst = sqlite3.connect(target / store.DB)
+    dst.executescript(store.SCHEMA)
+    docs = src.execute("SELECT * FROM documents ORDER BY row").fetchall()
+    sections = src.execute("SELECT * FROM sections ORDER BY row").fetchall()
+    chunks = src.execute("SELECT * FROM chunks ORDER BY row").fetchall()
+    copies, doc_off, sec_off, chunk_off = 0, 0, 0, 0
+    while chunk_off < size:
+        take = min(n_real, size - chunk_off)
+        keep_docs = {c[1] for c in chunks[:take]}
+        for d in docs:
+            if d[0] in keep_docs:
+                dst.execute(f"INSERT INTO documents VALUES ({','.join('?' * len(d))})",
+                            (d[0] + doc_off, f"{d[1]}-{copies}" if copies else d[1], d[2], d[3],
+                             d[4] + (f"（副本{copies}）" if copies else ""), *d[5:]))
+        for s in sections:
+            if s[1] in keep_docs:
+                dst.execute(f"INSERT INTO sections VALUES ({','.join('?' * len(s))})", (s[0] + sec_off, s[1] + doc_off, *s[2:]))
+        dst.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 8)})",
+                        [(c[0] + chunk_off, c[1] + doc_off, c[2] + sec_off, *c[3:]) for c in chunks[:take]])
+        copies, doc_off, sec_off, chunk_off = copies + 1, doc_off + len(docs), sec_off + len(sections), chunk_off + take
+    dst.commit()
+    rng = np.random.default_rng(1)
+
+    def fill(path: Path, real_vectors: np.ndarray) -> np.ndarray:
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(size, real_vectors.shape[1]))
+        out[:n_real] = real_vectors[: min(n_real, size)]
+        for i in range(n_real, size, 65536):
+            block = rng.standard_normal((min(65536, size - i), real_vectors.shape[1])).astype(np.float32)
+            out[i:i + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        out.flush()
+        return out
+
+    import faiss
+
+    embedder_q = real.model_name
+    from indexer.embed import load_embedder
+
+    m3e = load_embedder(embedder_q)
+    dense_vecs = fill(target / store.VECTORS, np.asarray(real.vectors))
+    dense, dense_params = vectors.build(dense_vecs, queries=m3e.encode(query_texts))
+    faiss.write_index(dense, str(target / store.DENSE))
+    use_vecs = fill(target / store.USE_CHUNKS, np.asarray(real.use_chunks))
+    use_index, use_params = vectors.build(use_vecs, queries=second.encode(query_texts))
+    faiss.write_index(use_index, str(target / store.USE_INDEX))
+    keep = real.sentence_chunk < min(n_real, size)
+    np.save(target / store.SENTENCE_CHUNK, real.sentence_chunk[keep])
+    np.save(target / store.USE_SENTENCES, np.asarray(real.use_sentences)[keep])
+    import bm25s
+
+    vocab: dict[str, int] = {}
+    ids = [np.array([vocab.setdefault(w, len(vocab)) for w in t.split()], dtype=np.int32)
+           for (t,) in dst.execute("SELECT tokens FROM chunks ORDER BY row")]
+    retriever = bm25s.BM25(**BM25_PARAMS)
+    retriever.index((ids, vocab), show_progress=False)
+    retriever.save(str(target / store.BM25_DIR), show_progress=False)
+    del ids
+    counts = {t: dst.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("documents", "sections", "chunks")}
+    dst.close()
+    manifest = dict(real.manifest)
+    manifest.update(counts=counts, dense=dense_params, files={}, corpus=f"{real.manifest.get('corpus')} ×{copies}")
+    manifest["second"] = {**manifest["second"], "chunks": size, "sentences": int(keep.sum()), "index": use_params}
+    store.write_manifest(target, manifest)
+
+
+def bench_search_size(index_dir: Path) -> dict:
+    """Run in a fresh process: load, warm up, search every dev question three times."""
+    from assistant.index import load_index
+    from assistant.retrieve import Searcher
+    from indexer import vectors
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    index = load_index(index_dir)
+    searcher = Searcher(index)
+    load_s = time.perf_counter() - t0
+    qs = questions()
+    for q in qs[:5]:
+        searcher.search(q)
+    latencies = []
+    for _ in range(3):
+        for q in qs:
+            t = time.perf_counter()
+            searcher.search(q, k=5)
+            latencies.append((time.perf_counter() - t) * 1000)
+    # recall@10 of the chosen FAISS index against exact search, for the questions
+    qv = searcher.embedder.encode(qs)
+    truth = vectors.exact_neighbours(index.vectors, qv)
+    recall = vectors.recall_at(index.dense, truth, qv)
+    return {"chunks": index.size, "dense": index.dense_params, "second_index": index.use_params,
+            "recall@10_vs_exact": round(recall, 4), "load_s": round(load_s, 2),
+            "p50_ms": round(pct(latencies, 0.5), 1), "p95_ms": round(pct(latencies, 0.95), 1),
+            "rss_mb": round(rss_mb() - base), "disk_mb": round(dir_size(index_dir) / 2**20)}
+
+
+def bench_search(out: Path, sizes: list[int]) -> list[dict]:
+    real_dir = out / "laws-index"
+    results = []
+    for size in sizes:
+        target = out / f"scaled-{size}"
+        t0 = time.perf_counter()
+        make_scaled(real_dir, target, size, questions())
+        made = time.perf_counter() - t0
+        proc = subprocess.run([sys.executable, __file__, "_measure", str(target)], cwd=ROOT, env=ENV,
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(proc.stderr[-3000:])
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["build_s"] = round(made, 1)
+        r["rss_mb_per_100k"] = round(r["rss_mb"] * 100_000 / size)
+        r["disk_mb_per_100k"] = round(r["disk_mb"] * 100_000 / size)
+        print(json.dumps(r, ensure_ascii=False))
+        results.append(r)
+        if size >= 1_000_000:
+            shutil.rmtree(target, ignore_errors=True)
+    return results
+
+
+# --- start-up and batch --------------------------------------------------------------------------
+
+def bench_startup(out: Path) -> dict:
+    index_dir = out / "laws-index"
+    port = 7871
+    t0 = time.perf_counter()
+    ui = subprocess.Popen([sys.executable, "ui.py", "--index", str(index_dir), "--port", str(port)], cwd=ROOT, env=ENV,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from gradio_client import Client
+
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                if time.perf_counter() - t0 > 120:
+                    raise SystemExit("ui.py did not start") from None
+                time.sleep(0.1)
+        page_s = time.perf_counter() - t0
+        Client(f"http://127.0.0.1:{port}/", verbose=False).predict("劳动合同的订立", 5, [], [], api_name="/search")
+        answer_s = time.perf_counter() - t0
+    finally:
+        ui.terminate()
+        ui.wait(10)
+    cli = [sys.executable, "-m", "assistant.cli", "search", "劳动合同法 第十条", "--index", str(index_dir)]
+    walls = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(cli, cwd=ROOT, env=ENV, capture_output=True, check=True)
+        walls.append(time.perf_counter() - t0)
+    imports = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                              "import assistant.cli, assistant.retrieve, assistant.index"], cwd=ROOT, env=ENV,
+                             capture_output=True, text=True).stderr
+    top = sorted(((int(line.split("|")[1]), line.split("|")[2].strip()) for line in imports.splitlines()
+                  if line.startswith("import time:") and line.split("|")[1].strip().isdigit()), reverse=True)[:6]
+    result = {"ui_page_s": round(page_s, 2), "ui_first_answer_s": round(answer_s, 2),
+              "cli_search_wall_s": round(min(walls), 2),
+              "slowest_imports_ms": {name: round(us / 1000) for us, name in top}}
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return result
+
+
+def bench_batch(out: Path) -> dict:
+    qs = questions() * 10
+    path = out / "batch.jsonl"
+    path.write_text("\n".join(json.dumps({"question": q}, ensure_ascii=False) for q in qs), encoding="utf-8")
+    cmd = [sys.executable, "-m", "assistant.cli", "search", "--batch", str(path), "--json",
+           "--index", str(out / "laws-index")]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    answered = sum(1 for line in proc.stdout.splitlines() if '"results"' in line)
+    result = {"queries": answered, "wall_s": round(wall, 2), "queries_per_s": round(answered / wall, 1)}
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "_measure":
+        print(json.dumps(bench_search_size(Path(sys.argv[2]))))
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["index", "search", "startup", "batch", "all"])
+    ap.add_argument("--corpus", default=str(SHARED / "corpora" / "laws"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    if args.what in ("index", "all"):
+        results["index"] = bench_index(Path(args.corpus), out)
+    if args.what in ("search", "all"):
+        results["search"] = bench_search(out, args.sizes)
+    if args.what in ("startup", "all"):
+        results["startup"] = bench_startup(out)
+    if args.what in ("batch", "all"):
+        results["batch"] = bench_batch(out)
+    (out / f"scale-{args.what}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The FAISS index for a set of vectors, chosen by size.
+
+Up to FLAT_LIMIT vectors: exact inner-product search (`IndexFlatIP`), fast enough and
+never wrong. Above: IVF-Flat (inverted lists over k-means cells), trained on a sample,
+with `nprobe` — how many cells a query visits — set to the smallest value whose
+recall@10 against exact search reaches TARGET_RECALL on sample queries. The kind,
+nlist, nprobe and the measured recall go into the index manifest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+FLAT_LIMIT = 50_000
+TARGET_RECALL = 0.98
+NPROBES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+ADD_BATCH = 65_536
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def choose_nlist(n: int) -> int:
+    """About 4·√n cells, at most 1024, and never fewer than 39 training points per cell."""
+    return int(max(1, min(1024, max(64, 4 * math.sqrt(n)), n // 39)))
+
+
+def build(vectors: np.ndarray, queries: np.ndarray | None = None, flat_limit: int | None = None,
+          seed: int = 0) -> tuple[object, dict]:
+    """A FAISS index over `vectors` (rows may be a memory map) and its manifest entry.
+
+    `queries` tune and measure an approximate index; by default a sample of the vectors.
+    """
+    faiss = _faiss()
+    n, dim = vectors.shape
+    if n <= (FLAT_LIMIT if flat_limit is None else flat_limit):
+        index = faiss.IndexFlatIP(dim)
+        _add(index, vectors)
+        return index, {"type": "flat", "metric": "inner_product"}
+    nlist = choose_nlist(n)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
+    _add(index, vectors)
+    if queries is None:
+        queries = np.ascontiguousarray(vectors[np.sort(rng.choice(n, size=min(n, 200), replace=False))])
+    nprobe, recall = tune_nprobe(index, vectors, queries)
+    index.nprobe = nprobe
+    return index, {"type": "ivf", "metric": "inner_product", "nlist": nlist, "nprobe": nprobe,
+                   "recall@10": round(recall, 4), "tuned_on": int(len(queries))}
+
+
+def _add(index, vectors: np.ndarray) -> None:
+    for i in range(0, len(vectors), ADD_BATCH):
+        index.add(np.ascontiguousarray(vectors[i:i + ADD_BATCH], dtype=np.float32))
+
+
+def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int = 10) -> np.ndarray:
+    """Exact top-k by brute force, in blocks so a memory map is read once."""
+    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(vectors), ADD_BATCH):
+        block = np.asarray(vectors[start:start + ADD_BATCH], dtype=np.float32)
+        scores = queries @ block.T
+        s = np.concatenate([best_s, scores], axis=1)
+        i = np.concatenate([best_i, np.arange(start, start + len(block))[None, :].repeat(len(queries), 0)], axis=1)
+        top = np.argsort(-s, axis=1)[:, :k]
+        best_s = np.take_along_axis(s, top, axis=1)
+        best_i = np.take_along_axis(i, top, axis=1)
+    return best_i
+
+
+def recall_at(index, truth: np.ndarray, queries: np.ndarray, k: int = 10) -> float:
+    _, found = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    hits = sum(len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist()))
+    return hits / truth.size
+
+
+def tune_nprobe(index, vectors: np.ndarray, queries: np.ndarray) -> tuple[int, float]:
+    truth = exact_neighbours(vectors, queries)
+    recall = 0.0
+    for nprobe in NPROBES:
+        if nprobe > index.nlist:
+            break
+        index.nprobe = nprobe
+        recall = recall_at(index, truth, queries)
+        if recall >= TARGET_RECALL:
+            return nprobe, recall
+    return index.nprobe, recall
+
+
+def configure(index, params: dict) -> None:
+    """Apply the stored search parameters to a loaded index."""
+    if params.get("type") == "ivf" and "nprobe" in params:
+        _faiss().extract_index_ivf(index).nprobe = int(params["nprobe"])
+
+
+def search(index, params: dict, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Ids of the best `n` vectors, optionally only among the `allowed` ids."""
+    faiss = _faiss()
+    n = min(n, index.ntotal)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    search_params = None
+    if allowed is not None:
+        selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
+        if params.get("type") == "ivf":
+            search_params = faiss.SearchParametersIVF(sel=selector, nprobe=int(params.get("nprobe", 1)))
+        else:
+            search_params = faiss.SearchParameters(sel=selector)
+        n = min(n, len(allowed))
+    _, found = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), n, params=search_params)
+    return found[0][found[0] >= 0]

