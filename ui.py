@@ -11,12 +11,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from assistant.answer import Answer
 from assistant.compare import compare_sections
@@ -35,20 +39,23 @@ from assistant.render import (
     precedents_html,
     result_cards,
 )
-from assistant.retrieve import Filters, QueryError
+from assistant.retrieve import Filters, QueryError, clean_query, query_notice
 from assistant.service import Service
 from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
-from indexer.store import IndexProblem
 
 log = logging.getLogger("policyqa.ui")
 EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
 DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
 USER_ERRORS = PolicyQAError  # every error whose message is written for users
+MAX_K = 50
 TARGET_HEADERS = ["数值", "所指", "出处"]
 # Queue: questions are short CPU work on one shared model; more than this many at
-# once only makes each slower on a 2-core machine. Builds run one at a time.
+# once only makes each slower on a 2-core machine. Builds run one at a time. Up to
+# QUEUE_SIZE requests wait their turn; beyond that Gradio answers "queue full" at once
+# instead of letting waits grow without bound (bench/soak.py measures both).
 ASK_CONCURRENCY = 4
+QUEUE_SIZE = 64
 
 
 def _years(values) -> set[int]:
@@ -61,6 +68,18 @@ def _filters(years, regions, docs) -> Filters:
 
 def _message(text: str) -> str:
     return f'<div class="pq-empty">{esc(text)}</div>'
+
+
+def _bounded_k(k) -> int:
+    try:
+        return max(1, min(MAX_K, int(float(k))))
+    except (TypeError, ValueError):
+        return 5
+
+
+def _notice(query: str | None) -> str:
+    notice = query_notice(query)
+    return _message(notice) if notice else ""
 
 
 def _unexpected(e: Exception) -> str:
@@ -79,7 +98,7 @@ class Page:
     def choices(self):
         try:
             docs = list_documents(self.service.engine)
-        except IndexProblem:
+        except PolicyQAError:
             return [], [], []
         years = sorted({str(d.year) for d in docs if d.year}, reverse=True)
         regions = sorted({d.region for d in docs if d.region})
@@ -89,7 +108,7 @@ class Page:
     def table(self) -> list[list]:
         try:
             docs = list_documents(self.service.engine)
-        except IndexProblem:
+        except PolicyQAError:
             return []
         return [[d.title, d.org, d.doc_number, d.date, d.year or "", d.region, d.doc_type, d.sections, d.source,
                  d.doc_id] for d in docs]
@@ -104,8 +123,9 @@ class Page:
     def ask(self, question: str, years: list, regions: list, docs: list):
         try:
             answer: Answer | None = None
+            notice = _notice(question)
             for answer in self.service.ask(question or "", k=5, filters=_filters(years, regions, docs)):
-                yield answer_html(answer), result_cards(answer.question, answer.passages, empty=answer.message)
+                yield notice + answer_html(answer), result_cards(answer.question, answer.passages, empty=answer.message)
         except USER_ERRORS as e:
             yield _message(str(e)), ""
         except Exception as e:  # never a traceback on the page
@@ -113,8 +133,9 @@ class Page:
 
     def search(self, query: str, k: float, years: list, regions: list) -> str:
         try:
-            results = self.service.search(query, k=int(k or 5), filters=_filters(years, regions, []))
-            return result_cards(query, results)
+            k = _bounded_k(k)
+            results = self.service.search(query, k=k, filters=_filters(years, regions, []))
+            return _notice(query) + result_cards(clean_query(query), results)
         except USER_ERRORS as e:
             return _message(str(e))
         except Exception as e:
@@ -286,7 +307,7 @@ def build_app(service: Service) -> gr.Blocks:
     try:
         _ = service.engine
         load_error = ""
-    except IndexProblem as e:
+    except PolicyQAError as e:
         load_error = str(e)
 
     with gr.Blocks(title="政策文件问答") as app:
@@ -363,11 +384,12 @@ def build_app(service: Service) -> gr.Blocks:
                     status = gr.Markdown()
 
         ask_inputs = [question, f_year, f_region, f_doc]
-        ask_btn.click(page.ask, ask_inputs, [answer, passages], api_name="ask", concurrency_limit=ASK_CONCURRENCY)
-        question.submit(page.ask, ask_inputs, [answer, passages], api_name=False, concurrency_limit=ASK_CONCURRENCY)
-        search_btn.click(page.search, [query, k, f_year, f_region], results, api_name="search",
-                         concurrency_limit=ASK_CONCURRENCY)
-        query.submit(page.search, [query, k, f_year, f_region], results, api_name=False)
+        # ask, search, precedents and draft check share one pool of ASK_CONCURRENCY workers
+        pool = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "questions"}
+        ask_btn.click(page.ask, ask_inputs, [answer, passages], api_name="ask", **pool)
+        question.submit(page.ask, ask_inputs, [answer, passages], api_name=False, **pool)
+        search_btn.click(page.search, [query, k, f_year, f_region], results, api_name="search", **pool)
+        query.submit(page.search, [query, k, f_year, f_region], results, api_name=False, **pool)
         app.load(page.table, None, docs_table, api_name="list_documents")
         doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document")
         docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False)
@@ -378,13 +400,12 @@ def build_app(service: Service) -> gr.Blocks:
                          concurrency_id="build")
         p_inputs = [topic, p_year, p_region]
         p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]
-        p_btn.click(drafting.precedents, p_inputs, p_outputs, api_name="precedents", concurrency_limit=ASK_CONCURRENCY)
-        topic.submit(drafting.precedents, p_inputs, p_outputs, api_name=False, concurrency_limit=ASK_CONCURRENCY)
+        p_btn.click(drafting.precedents, p_inputs, p_outputs, api_name="precedents", **pool)
+        topic.submit(drafting.precedents, p_inputs, p_outputs, api_name=False, **pool)
         cmp_btn.click(drafting.compare, [cmp_a, cmp_b], cmp_html, api_name="compare")
         exp_btn.click(drafting.export, [topic, p_year, p_region, cmp_a, cmp_b, fmt], [exp_file, exp_msg],
                       api_name="export")
-        draft_btn.click(drafting.draft_check, [draft_box, draft_file], draft_html_out, api_name="draft_check",
-                        concurrency_limit=ASK_CONCURRENCY)
+        draft_btn.click(drafting.draft_check, [draft_box, draft_file], draft_html_out, api_name="draft_check", **pool)
         draft_exp.click(drafting.export_draft, [draft_box, draft_file, fmt], [draft_out, draft_msg],
                         api_name="export_draft")
         app.load(page.from_link, None, [tabs, doc_pick, doc_view], api_name=False).then(
@@ -407,10 +428,83 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 7860, mode
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
     service.warm_up()
-    app = build_app(service)
-    app.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=64)
-    app.launch(server_name=host, server_port=port, share=share, auth=parse_auth(auth), css=CSS,
-               show_error=False, max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"])
+    launch(build_app(service), host, port, auth=parse_auth(auth), share=share)
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           share: bool = False, **extra):
+    """Queue and serve the page with the settings the product runs with (tests use this too)."""
+    app.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
+    app_kwargs = {"middleware": [Middleware(LoginGate)]} if auth else None
+    return app.launch(server_name=host, server_port=port, share=share, auth=auth, css=CSS, show_error=False,
+                      max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], app_kwargs=app_kwargs, **extra)
+
+
+class LoginGate:
+    """ASGI middleware in front of Gradio when a login is configured.
+
+    Gradio checks the login on its data routes, but answers a few others to anyone (heartbeat,
+    run history, token and app id) and embeds the API description, with the dropdown choices
+    (document titles, regions), in the login page itself. Until the visitor has a session, only
+    what the login form needs is served, and the embedded API description is blanked.
+    """
+
+    SHELL = {"/", "/login", "/login/", "/logout", "/config", "/config/", "/favicon.ico", "/robots.txt",
+             "/manifest.json", "/theme.css", "/gradio_api/theme.css", "/gradio_api/startup-events",
+             "/gradio_api/login_check", "/gradio_api/login_check/"}
+    SHELL_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
+    _EMBEDDED = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.S)
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket") or self._logged_in(scope):
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        if path not in self.SHELL and not path.startswith(self.SHELL_PREFIXES):
+            return await self._refuse(scope, receive, send)
+        start, chunks = None, []
+
+        async def collect(message):
+            nonlocal start
+            if message["type"] == "http.response.start" and self._is_html(message):
+                start = message
+            elif message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await self._send_scrubbed(send, start, b"".join(chunks))
+            else:
+                await send(message)
+
+        await self.app(scope, receive, collect)
+
+    @staticmethod
+    def _logged_in(scope) -> bool:
+        gradio_app = scope.get("app")
+        cookie_id = getattr(gradio_app, "cookie_id", None)
+        cookies = Request(scope).cookies if scope["type"] == "http" else {}
+        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+        return getattr(gradio_app, "tokens", {}).get(token) is not None
+
+    @staticmethod
+    async def _refuse(scope, receive, send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response = JSONResponse({"detail": {"error": "Not authenticated"}}, status_code=401)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _is_html(start) -> bool:
+        return any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in start.get("headers", []))
+
+    async def _send_scrubbed(self, send, start, body: bytes) -> None:
+        body = self._EMBEDDED.sub(b"window.gradio_api_info = null;</script>", body)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from indexer.tokenize import tokenize
 
 from .engine import SearchEngine
 from .llm import LLMConfig, LLMError, build_messages, check_markers, markers_in, stream_chat
-from .retrieve import Filters, SearchResult
+from .retrieve import Filters, SearchResult, clean_query
 
 NO_CONTENT = "问题中没有可检索的内容，请换一种问法，例如：发展党员有哪些要求"
 NOT_FOUND = "没有找到与这个问题相关的内容。可以换个说法，或放宽年份、地区、文档筛选。"
@@ -88,7 +88,7 @@ class Answerer:
 
     def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """Relevant passages only; the status says whether there are any."""
-        question = (question or "").strip()
+        question = clean_query(question)
         terms = set(tokenize(question))
         if not terms:
             return Answer(question, "no_content", message=NO_CONTENT)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from indexer.errors import PolicyQAError
 
-from .retrieve import Filters, QueryError, SearchResult
+from .retrieve import Filters, QueryError, SearchResult, clean_query, query_notice
 
 if TYPE_CHECKING:
     from indexer.build import BuildReport
@@ -117,6 +117,12 @@ def _filters(args) -> Filters:
     return Filters(years=years, regions=set(args.region or []), docs=set(args.doc or []))
 
 
+def _notice(query: str | None) -> None:
+    notice = query_notice(query)
+    if notice:
+        print(f"注意：{notice}", file=sys.stderr)
+
+
 def _searcher(args) -> SearchEngine:
     from .engine import open_engine
     from .expand import THESAURUS, Thesaurus
@@ -131,7 +137,8 @@ def cmd_search(args) -> int:
         return _search_batch(args)
     if args.query is None:
         raise UserError("请给出查询内容，例如：policyqa search 发展党员有哪些要求")
-    query = args.query.strip()
+    query = clean_query(args.query)
+    _notice(args.query)
     if not query:
         raise UserError("查询内容为空，请输入要搜索的问题或关键词")
     searcher = _searcher(args)
@@ -171,12 +178,16 @@ def matched_label(m: dict) -> str:
 
 
 def read_batch(path: Path) -> list[tuple[int, str | None, str | None]]:
-    """(line number, question, error) for each non-blank line of a batch file."""
+    """(line number, question, error) for each non-blank line of a batch file.
+
+    A file whose first line is a JSON object is read as JSONL: every line must be an object
+    with a `question`. Otherwise every line is a query."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise UserError(f"无法读取批量查询文件 {path}：{e.strerror or e}") from e
     items = []
+    jsonl = None
     for n, raw in enumerate(data.split(b"\n"), start=1):
         try:
             line = raw.decode("utf-8").lstrip("\ufeff").strip()
@@ -185,7 +196,9 @@ def read_batch(path: Path) -> list[tuple[int, str | None, str | None]]:
             continue
         if not line:
             continue
-        if line.startswith("{"):
+        if jsonl is None:
+            jsonl = line.startswith("{")
+        if line.startswith("{") or jsonl:
             try:
                 obj = json.loads(line)
             except ValueError:
@@ -255,7 +268,8 @@ def cmd_ask(args) -> int:
     from .llm import LLMConfig
     from .plain import answer_text
 
-    question = (args.question or "").strip()
+    question = clean_query(args.question)
+    _notice(args.question)
     if not question:
         raise UserError("问题为空，例如：policyqa ask 发展党员有哪些要求")
     answerer = Answerer(_searcher(args))

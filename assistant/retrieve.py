@@ -13,6 +13,7 @@ index manifest; tuned with bench/tune_fusion.py on both dev sets):
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -29,12 +30,29 @@ from .index import PolicyIndex
 from .reference import referenced_sections
 
 MIN_CANDIDATES = 200
+# Longer queries (a pasted page) are searched by their beginning: every word of a query costs
+# a pass over the BM25 index, and the models read 512 tokens at most anyway.
+MAX_QUERY_CHARS = 1000
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 # Above this many sentences, sentences only re-score candidates instead of proposing them.
 SENTENCE_SEARCH_LIMIT = 300_000
 
 
 class QueryError(PolicyQAError, ValueError):
     """A query that cannot be searched; the message is for users."""
+
+
+def clean_query(query: str | None) -> str:
+    """A query as it is searched: control and direction characters out, runs of space as one,
+    at most MAX_QUERY_CHARS."""
+    return " ".join(_INVISIBLE.sub(" ", query or "").split())[:MAX_QUERY_CHARS]
+
+
+def query_notice(query: str | None) -> str:
+    """What users should know about how their query was taken, or ''."""
+    if len(" ".join((query or "").split())) > MAX_QUERY_CHARS:
+        return f"查询超过 {MAX_QUERY_CHARS} 字，只按前 {MAX_QUERY_CHARS} 字检索。"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -245,9 +263,11 @@ class Searcher:
     # -- search ------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[SearchResult]:
-        query = (query or "").strip()
+        query = clean_query(query)
         if not query:
             raise QueryError("查询内容为空，请输入要搜索的问题或关键词")
+        if not any(ch.isalnum() for ch in query):
+            raise QueryError("查询中没有文字或数字，请输入要搜索的问题或关键词")
         if k < 1:
             raise QueryError("结果数 k 必须大于 0")
         allowed = self.allowed_docs(filters or Filters())

@@ -70,7 +70,9 @@ def bench_index(corpus: Path, out: Path) -> dict:
     shutil.rmtree(index_dir, ignore_errors=True)
     cmd = [sys.executable, "-m", "assistant.cli", "index", str(corpus), "--index", str(index_dir), "--json"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "index-run.json"
+    with open(log, "w") as sink:  # a file, not a pipe: the report is larger than a pipe's buffer
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=sink, stderr=subprocess.STDOUT)
     peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
     while proc.poll() is None:  # sample memory: anonymous (held) and file-backed (memory maps, reclaimable)
         try:
@@ -81,11 +83,11 @@ def bench_index(corpus: Path, out: Path) -> dict:
         except OSError:
             pass
         time.sleep(0.5)
-    stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t0
+    output = log.read_text(encoding="utf-8")
     if proc.returncode:
-        raise SystemExit(stderr[-2000:])
-    report = json.loads(stdout)
+        raise SystemExit(output[-2000:])
+    report = json.loads(output.strip().splitlines()[-1])
     t0 = time.perf_counter()
     again = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
     reindex = time.perf_counter() - t0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import sqlite3
@@ -34,7 +35,7 @@ from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 EMBED_BATCH = BATCH
 
@@ -76,6 +77,24 @@ class BuildReport:
         d = {k: v for k, v in self.__dict__.items() if k != "skipped"}
         d["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
         return d
+
+
+def write_problem(e: BaseException) -> str:
+    """What a failed write says to users when the disk is full, read-only or not ours; else ''."""
+    if isinstance(e, OSError) and store.is_disk_error(e):
+        return e.strerror or str(e)
+    if isinstance(e, sqlite3.OperationalError) and any(w in str(e) for w in ("full", "readonly", "unable to open")):
+        return str(e)
+    return ""
+
+
+def _reserved_memmap(path: Path, dtype, shape: tuple[int, int]) -> np.ndarray:
+    """A memory-mapped .npy file whose disk space is reserved at once: a full disk then fails
+    here as an OSError, instead of killing the process with SIGBUS when the map is written."""
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    with open(path, "r+b") as f:
+        os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+    return array
 
 
 def doc_id_for(source: str) -> str:
@@ -121,7 +140,7 @@ def build_index(
     if not corpus.is_dir():
         raise BuildError(f"找不到文档文件夹：{corpus}")
     report = BuildReport(str(index_dir), model=model)
-    with store.build_lock(index_dir):
+    with _writable(index_dir), store.build_lock(index_dir):
         files, skipped = discover(corpus)
         report.skipped = list(skipped)
         old = _previous(index_dir)
@@ -139,6 +158,18 @@ def build_index(
         builder.run(files)
     report.seconds = time.monotonic() - started
     return report
+
+
+@contextmanager
+def _writable(index_dir: Path):
+    """Errors of the index folder itself (not ours, read-only, full) as a message."""
+    try:
+        yield
+    except OSError as e:
+        problem = write_problem(e)
+        if problem:
+            raise BuildError(f"无法写入索引文件夹 {index_dir.parent}（{problem}）：原索引保持不变") from e
+        raise
 
 
 def _previous(index_dir: Path) -> dict | None:
@@ -187,17 +218,17 @@ class _Builder:
                                              for s in report.skipped]
 
     def run(self, files: list[CorpusFile]) -> None:
-        staging = store.new_staging_dir(self.index_dir)
+        staging = None
         try:
+            staging = store.new_staging_dir(self.index_dir)
             self._write(staging, files)
             store.swap_in(staging, self.index_dir)
-        except OSError as e:
-            shutil.rmtree(staging, ignore_errors=True)
-            if store.is_disk_error(e):
-                raise BuildError(f"写入索引失败（{e.strerror}）：原索引保持不变") from e
-            raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+        except BaseException as e:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            problem = write_problem(e)
+            if problem:
+                raise BuildError(f"写入索引失败（{problem}）：原索引保持不变") from e
             raise
 
     # -- staging -----------------------------------------------------------------
@@ -339,8 +370,7 @@ class _Builder:
         missing = [(row, h) for row, h in needs if h not in cache]
         dim = self._dimension(old_vectors, bool(missing))
         self.dimension = dim
-        vectors = np.lib.format.open_memmap(staging / store.VECTORS, mode="w+", dtype=np.float32,
-                                            shape=(len(needs), dim))
+        vectors = _reserved_memmap(staging / store.VECTORS, dtype=np.float32, shape=(len(needs), dim))
         for row, h in needs:
             if h in cache:
                 vectors[row] = old_vectors[cache[h]]
@@ -395,9 +425,8 @@ class _Builder:
                 counts[row] = len(second.sentence_texts(json.loads(path)[-1], text))
         offsets = np.concatenate([[0], np.cumsum(counts)])
         dim = second.DIMENSION
-        chunk_vecs = np.lib.format.open_memmap(staging / store.USE_CHUNKS, mode="w+", dtype=np.float32, shape=(n, dim))
-        sentences = np.lib.format.open_memmap(staging / store.USE_SENTENCES, mode="w+", dtype=np.float16,
-                                              shape=(int(offsets[-1]), dim))
+        chunk_vecs = _reserved_memmap(staging / store.USE_CHUNKS, dtype=np.float32, shape=(n, dim))
+        sentences = _reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16, shape=(int(offsets[-1]), dim))
         np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
         todo: list[tuple[int, str, list[str]]] = []
         for row, path, text in self._chunk_texts(db):
@@ -461,7 +490,10 @@ class _Builder:
     def _write_faiss(index, path: Path) -> None:
         import faiss
 
-        faiss.write_index(index, str(path))
+        try:
+            faiss.write_index(index, str(path))
+        except RuntimeError as e:  # FAISS reports a failed write (a full disk) this way
+            raise BuildError(f"写入向量索引失败（{str(e).strip().splitlines()[-1][:200]}）：原索引保持不变") from e
 
     def _write_bm25(self, db, staging: Path) -> None:
         with self.report.timed("bm25"):

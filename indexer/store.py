@@ -146,7 +146,7 @@ def build_lock(index_dir: Path):
     with open(lock_path, "w") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+        except BlockingIOError as e:
             raise IndexProblem(f"另一个建索引的进程正在写 {index_dir}，请稍后再试") from e
         try:
             yield

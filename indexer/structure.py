@@ -182,7 +182,10 @@ def parse_sections(paragraphs: list[str]) -> list[Section]:
         nxt = found[n + 1][0] if n + 1 < len(found) else None
         section.end = starts[nxt] - 1 if nxt is not None else text_end
     first = found[0][0] if found else len(paragraphs)
-    return _opening_sections(paragraphs, starts, block, first) + [s for _, s in found]
+    sections = _opening_sections(paragraphs, starts, block, first) + [s for _, s in found]
+    if not sections and text_end > 0:  # all title block (a one-line notice): still one searchable section
+        sections = [Section("p1", ["全文"], 0, text_end)]
+    return sections
 
 
 _SENTENCE_MARK = re.compile(r"[。！？；：:!?;]")
@@ -235,10 +238,11 @@ def _opening_sections(paragraphs: list[str], starts: list[int], block: int, firs
     body = list(range(block, first_heading))
     title_at = [i for i in body if is_title_line(paragraphs[i]) and len(paragraphs[i]) <= 40]
     groups: list[tuple[str, list[int]]] = []
-    if title_at:
+    if title_at:  # the plan's own title opens the plan; with nothing after it, it closes the letter
         cut = title_at[-1]
-        groups.append(("印发通知", [i for i in body if i < cut]))
-        groups.append(("", [i for i in body if i > cut]))
+        after = [i for i in body if i > cut]
+        groups.append(("印发通知", [i for i in body if i < cut or (i == cut and not after)]))
+        groups.append(("", [cut, *after] if after else []))
     else:
         groups.append(("", body))
     sections = []

@@ -49,8 +49,7 @@ def page_url(real_index):
 
     app = ui.build_app(Service(real_index))
     port = _free_port()
-    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                       css=ui.CSS)
+    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     app.close()
 
@@ -105,18 +104,77 @@ def test_document_text_with_script_stays_text(browser, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "x.txt").write_text(
-        "戊区通知\n一、总则\n1.测试脚本<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">正文。\n",
+        "戊区通知\n一、总则\n1.测试脚本<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">正文。"
+        "<a href=\"javascript:window.pwned=4\">点此查看</a>\n",
         encoding="utf-8")
     build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
     app = ui.build_app(Service(tmp_path / "index", embedder=FakeEmbedder()))
     port = _free_port()
-    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         browser.get(f"http://127.0.0.1:{port}/")
         box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"))
         box.send_keys("测试脚本 <script>window.pwned=3</script>")
         browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
         _wait(browser, lambda d: "<script>" in d.find_element(By.ID, "pq-passages").text)
+        passages = browser.find_element(By.ID, "pq-passages")
+        assert "<img src=x onerror=" in passages.text and "javascript:window.pwned=4" in passages.text
+        assert not passages.find_elements(By.CSS_SELECTOR, "script, img[onerror], a[href^='javascript']")
+        for link in passages.find_elements(By.CSS_SELECTOR, "a"):
+            assert not (link.get_attribute("href") or "").lower().startswith("javascript")
         assert browser.execute_script("return window.pwned === undefined")
+
+        # The section opened in its document shows the same text as text.
+        passages.find_element(By.CSS_SELECTOR, "a.pq-open").click()
+        _wait(browser, lambda d: len(d.window_handles) > 1)
+        browser.switch_to.window(browser.window_handles[-1])
+        target = _wait(browser, lambda d: d.find_element(By.ID, "pq-target"))
+        assert "<script>window.pwned=1</script>" in target.text
+        assert browser.execute_script("return window.pwned === undefined")
+        browser.close()
+        browser.switch_to.window(browser.window_handles[0])
     finally:
+        app.close()
+
+
+def test_login_in_the_browser_before_anything_shows(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    import ui
+    from assistant.service import Service
+    from indexer.build import build_index
+    from indexer.embed import FakeEmbedder
+    from tests.conftest import MINI_DOCS
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in MINI_DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
+    app = ui.build_app(Service(tmp_path / "index", embedder=FakeEmbedder()))
+    port = _free_port()
+    ui.launch(app, "127.0.0.1", port, auth=("admin", "s3cret"), prevent_thread_lock=True, quiet=True)
+    try:
+        browser.delete_all_cookies()
+        browser.get(f"http://127.0.0.1:{port}/")
+        user = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[type=text], input:not([type])"))
+        assert not browser.find_elements(By.CSS_SELECTOR, "#pq-question")
+        assert "甲区" not in browser.page_source
+        user.send_keys("admin")
+        browser.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("wrong")
+        browser.find_element(By.CSS_SELECTOR, "button").click()
+        time.sleep(1.5)
+        assert not browser.find_elements(By.CSS_SELECTOR, "#pq-question")
+
+        browser.get(f"http://127.0.0.1:{port}/")
+        user = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[type=text], input:not([type])"))
+        user.send_keys("admin")
+        browser.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("s3cret")
+        browser.find_element(By.CSS_SELECTOR, "button").click()
+        box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"), 30)
+        box.send_keys("发展党员")
+        browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
+        _wait(browser, lambda d: "出处" in d.find_element(By.ID, "pq-answer").text)
+    finally:
+        browser.delete_all_cookies()
         app.close()

@@ -84,10 +84,19 @@ def test_batch_search(index_dir, tmp_path, capsys):
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     answered = [x for x in lines if "error" not in x]
-    assert [x["query"] for x in answered] == ["发展党员", "近视防控", "not json {", "特殊教育"]
+    assert [x["query"] for x in answered] == ["发展党员", "特殊教育"]
     errors = {x["line"]: x["error"] for x in lines if "error" in x}
-    assert errors == {4: "缺少 question 字段", 6: "不是合法的 UTF-8 文本"}
-    assert "第 4 行" in err and "第 6 行" in err
+    assert errors == {2: "不是合法的 JSON", 4: "缺少 question 字段", 5: "不是合法的 JSON", 6: "不是合法的 UTF-8 文本"}
+    assert all(f"第 {n} 行" in err for n in errors)
+
+
+def test_batch_of_plain_lines(index_dir, tmp_path, capsys):
+    batch = tmp_path / "q.txt"
+    batch.write_text("发展党员\n\n近视防控\n{不是 JSON\n", encoding="utf-8")
+    code, out, err = run(capsys, "search", "--batch", batch, "--index", index_dir, "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [x["query"] for x in lines if "error" not in x] == ["发展党员", "近视防控"]
+    assert [(x["line"], x["error"]) for x in lines if "error" in x] == [(4, "不是合法的 JSON")]
 
 
 def test_eval(index_dir, tmp_path, capsys):

@@ -25,7 +25,7 @@ def launch(service: Service, **kwargs):
 
     app = ui.build_app(service)
     port = free_port()
-    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kwargs)
+    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, **kwargs)
     return app, f"http://127.0.0.1:{port}/"
 
 

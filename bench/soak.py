@@ -1,0 +1,157 @@
+"""The page under a long load, as an office would use it, all figures from one run.
+
+    python bench/soak.py [--minutes 5] [--users 20] [--corpus corpus]
+
+Serves `python ui.py` (a separate process, the product's queue settings) over a copy of the
+corpus with the real model, then for the given time runs `--users` gradio_client users, each
+asking and searching the 50 dev questions in its own order, one request after another. A
+third of the way in, one more user uploads a document (the page rebuilds its index while
+serving); at two thirds, removes it. Prints requests served, failures, p50/p95/max latency
+overall and while a rebuild ran, throughput, and the server's memory at the start and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
+NEW_DOC = ("丙镇教育办2025年工作要点\n一、办好民生实事\n1.推进农村学校营养午餐。覆盖全部农村学校，每生每天补助5元。\n"
+           "2.改善乡村学校办学条件。新建塑胶跑道3条，改造旱厕12所。\n二、加强队伍建设\n3.开展乡村教师轮岗。每年轮岗教师不少于60人。\n")
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=5)
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    args = ap.parse_args()
+    from gradio_client import Client, handle_file
+
+    questions = [json.loads(line)["question"] for name in ("dev.jsonl", "dev-colloquial.jsonl")
+                 for line in (SHARED / "eval" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    work = Path(tempfile.mkdtemp(prefix="policyqa-soak-"))
+    corpus, index = work / "corpus", work / "index"
+    shutil.copytree(args.corpus, corpus)
+    subprocess.run([sys.executable, "-m", "assistant.cli", "index", str(corpus), "--index", str(index)],
+                   cwd=ROOT, env=ENV, check=True, capture_output=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = subprocess.Popen([sys.executable, "ui.py", "--index", str(index), "--corpus", str(corpus),
+                               "--port", str(port)], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        rss_start = rss_mb(server.pid)
+        records: list[tuple[float, float, bool, str]] = []  # (start, seconds, ok, kind)
+        rebuilds: list[tuple[float, float]] = []
+        lock = threading.Lock()
+        start = time.monotonic()
+        stop_at = start + args.minutes * 60
+
+        def user(n: int) -> None:
+            client = Client(url, verbose=False)
+            i = n * 7
+            while time.monotonic() < stop_at:
+                q = questions[i % len(questions)]
+                kind = "ask" if i % 3 else "search"
+                t0 = time.monotonic()
+                try:
+                    if kind == "ask":
+                        answer, _ = client.predict(q, [], [], [], api_name="/ask")
+                        ok = "出处" in answer or "没有找到" in answer
+                    else:
+                        ok = "pq-card" in client.predict(q, 5, [], [], api_name="/search")
+                except Exception:
+                    ok = False
+                with lock:
+                    records.append((t0, time.monotonic() - t0, ok, kind))
+                i += 1
+
+        def librarian() -> None:
+            client = Client(url, verbose=False)
+            doc = work / "2025-丙镇教育工作要点.txt"
+            doc.write_text(NEW_DOC, encoding="utf-8")
+            time.sleep(args.minutes * 60 / 3)
+            t0 = time.monotonic()
+            status, *_ = client.predict([handle_file(str(doc))], api_name="/upload")
+            rebuilds.append((t0, time.monotonic()))
+            print(f"upload at {t0 - start:.0f} s: {status.splitlines()[0]}", flush=True)
+            time.sleep(max(0.0, start + 2 * args.minutes * 60 / 3 - time.monotonic()))
+            docs = client.predict(api_name="/list_documents")
+            rows = docs["data"] if isinstance(docs, dict) else docs
+            doc_id = next(r[-1] for r in rows if "丙镇" in str(r[0]))
+            t0 = time.monotonic()
+            status, *_ = client.predict(doc_id, api_name="/remove")
+            rebuilds.append((t0, time.monotonic()))
+            print(f"remove at {t0 - start:.0f} s: {status.splitlines()[0]}", flush=True)
+
+        threads = [threading.Thread(target=user, args=(n,)) for n in range(args.users)]
+        threads.append(threading.Thread(target=librarian))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.monotonic() - start
+        rss_end = rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(20)
+    latencies = [s for _, s, _, _ in records]
+    during = [s for t0, s, _, _ in records if any(a <= t0 <= b for a, b in rebuilds)]
+    failures = sum(1 for _, _, ok, _ in records if not ok)
+    result = {
+        "users": args.users, "minutes": args.minutes, "requests": len(records), "failures": failures,
+        "throughput_per_s": round(len(records) / wall, 2),
+        "p50_s": round(pct(latencies, 0.5), 3), "p95_s": round(pct(latencies, 0.95), 3),
+        "max_s": round(max(latencies), 3),
+        "by_kind": {k: {"requests": len(v), "p50_s": round(pct(v, 0.5), 3), "p95_s": round(pct(v, 0.95), 3)}
+                    for k in ("ask", "search") for v in [[s for _, s, _, kk in records if kk == k]]},
+        "during_rebuilds": {"rebuild_s": [round(b - a, 1) for a, b in rebuilds], "requests": len(during),
+                            "p50_s": round(pct(during, 0.5), 3), "p95_s": round(pct(during, 0.95), 3)},
+        "server_rss_mb": {"start": round(rss_start), "end": round(rss_end)},
+    }
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
