@@ -31,6 +31,7 @@ class PolicyIndex:
     use_sentences: np.ndarray | None = None
     sentence_chunk: np.ndarray | None = None
     use_index: object = None  # FAISS index over use_chunks
+    sentence_index: object = None  # FAISS index over use_sentences (indexes from before it have none)
 
     @property
     def dense_params(self) -> dict:
@@ -39,6 +40,10 @@ class PolicyIndex:
     @property
     def use_params(self) -> dict:
         return (self.manifest.get("second") or {}).get("index") or {"type": "flat"}
+
+    @property
+    def sentence_params(self) -> dict:
+        return (self.manifest.get("second") or {}).get("sentence_index") or {"type": "flat"}
 
     @property
     def model_name(self) -> str:
@@ -113,6 +118,9 @@ def load_index(path: Path, model: str | None = None) -> PolicyIndex:
             index.sentence_chunk = np.load(path / store.SENTENCE_CHUNK)
             index.use_index = _load_faiss(path / store.USE_INDEX)
             vectors.configure(index.use_index, index.use_params)
+            if (path / store.USE_SENTENCE_INDEX).exists():
+                index.sentence_index = _load_faiss(path / store.USE_SENTENCE_INDEX)
+                vectors.configure(index.sentence_index, index.sentence_params)
     except (OSError, ValueError) as e:
         db.close()
         raise IndexDamaged(f"索引 {path} 的向量文件已损坏（{e}）。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}") from e

@@ -298,8 +298,8 @@ class Searcher:
         if self._has_second:
             uq = second.encode([plan.expanded])[0]
             candidates.append(vectors.search(index.use_index, index.use_params, uq, n, allowed_ids))
-            if len(index.sentence_chunk) <= SENTENCE_SEARCH_LIMIT:
-                sent_rows = index.sentence_chunk[_top(np.asarray(index.use_sentences, dtype=np.float32) @ uq, 4 * n)]
+            sent_rows = self._sentence_candidates(uq, 4 * n)
+            if sent_rows is not None:
                 candidates.append(sent_rows if mask is None else sent_rows[mask[sent_rows]])
         rows = np.unique(np.concatenate([c.astype(np.int64) for c in candidates]))
         chunk_vecs = np.asarray(self.index.vectors[rows])
@@ -319,6 +319,16 @@ class Searcher:
             if ids:
                 total += bm25.get_scores_from_ids(ids)
         return total
+
+    def _sentence_candidates(self, uq: np.ndarray, n: int) -> np.ndarray | None:
+        """Chunk rows of the sentences closest to the query: from the sentence index, or for
+        indexes built before it, by scanning the sentences while there are few enough."""
+        index = self.index
+        if index.sentence_index is not None:
+            return index.sentence_chunk[vectors.search(index.sentence_index, index.sentence_params, uq, n)]
+        if len(index.sentence_chunk) <= SENTENCE_SEARCH_LIMIT:
+            return index.sentence_chunk[_top(np.asarray(index.use_sentences, dtype=np.float32) @ uq, n)]
+        return None
 
     def _best_sentences(self, rows: np.ndarray, uq: np.ndarray, fallback: np.ndarray) -> np.ndarray:
         owner = self.index.sentence_chunk

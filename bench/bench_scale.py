@@ -189,7 +189,10 @@ def make_scaled(real_dir: Path, target: Path, size: int, query_texts: list[str])
     faiss.write_index(use_index, str(target / store.USE_INDEX))
     keep = real.sentence_chunk < min(n_real, size)
     np.save(target / store.SENTENCE_CHUNK, real.sentence_chunk[keep])
-    np.save(target / store.USE_SENTENCES, np.asarray(real.use_sentences)[keep])
+    kept_sentences = np.asarray(real.use_sentences)[keep]
+    np.save(target / store.USE_SENTENCES, kept_sentences)
+    sentence_index, sentence_params = vectors.build(kept_sentences, codec="fp16")
+    faiss.write_index(sentence_index, str(target / store.USE_SENTENCE_INDEX))
     import bm25s
 
     vocab: dict[str, int] = {}
@@ -203,7 +206,8 @@ def make_scaled(real_dir: Path, target: Path, size: int, query_texts: list[str])
     dst.close()
     manifest = dict(real.manifest)
     manifest.update(counts=counts, dense=dense_params, files={}, corpus=f"{real.manifest.get('corpus')} ×{copies}")
-    manifest["second"] = {**manifest["second"], "chunks": size, "sentences": int(keep.sum()), "index": use_params}
+    manifest["second"] = {**manifest["second"], "chunks": size, "sentences": int(keep.sum()), "index": use_params,
+                          "sentence_index": sentence_params}
     store.write_manifest(target, manifest)
 
 
@@ -232,6 +236,7 @@ def bench_search_size(index_dir: Path) -> dict:
     truth = vectors.exact_neighbours(index.vectors, qv)
     recall = vectors.recall_at(index.dense, truth, qv)
     return {"chunks": index.size, "dense": index.dense_params, "second_index": index.use_params,
+            "sentence_index": index.sentence_params,
             "recall@10_vs_exact": round(recall, 4), "load_s": round(load_s, 2),
             "p50_ms": round(pct(latencies, 0.5), 1), "p95_ms": round(pct(latencies, 0.95), 1),
             "rss_mb": round(rss_mb() - base), "disk_mb": round(dir_size(index_dir) / 2**20)}

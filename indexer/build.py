@@ -79,6 +79,11 @@ class BuildReport:
         return d
 
 
+# FAISS reports a failed write as a RuntimeError whose text ends in the C library's reason.
+_FAISS_WRITE_REASONS = (("No space left", "磁盘已满"), ("Read-only", "只读文件系统"),
+                        ("Permission denied", "没有写入权限"), ("Disk quota", "超出磁盘配额"))
+
+
 def write_problem(e: BaseException) -> str:
     """What a failed write says to users when the disk is full, read-only or not ours; else ''."""
     if isinstance(e, OSError) and store.is_disk_error(e):
@@ -446,7 +451,10 @@ class _Builder:
         with self.report.timed("ann"):
             index, params = vectors.build(chunk_vecs)
             self._write_faiss(index, staging / store.USE_INDEX)
-        return {"name": second.NAME, "dimension": dim, "chunks": n, "sentences": int(offsets[-1]), "index": params}
+            index, sentence_params = vectors.build(sentences, codec="fp16")
+            self._write_faiss(index, staging / store.USE_SENTENCE_INDEX)
+        return {"name": second.NAME, "dimension": dim, "chunks": n, "sentences": int(offsets[-1]), "index": params,
+                "sentence_index": sentence_params}
 
     def _chunk_texts(self, db):
         yield from db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
@@ -493,7 +501,10 @@ class _Builder:
         try:
             faiss.write_index(index, str(path))
         except RuntimeError as e:  # FAISS reports a failed write (a full disk) this way
-            raise BuildError(f"写入向量索引失败（{str(e).strip().splitlines()[-1][:200]}）：原索引保持不变") from e
+            message = str(e)
+            reason = next((why for marker, why in _FAISS_WRITE_REASONS if marker in message),
+                          message.strip().splitlines()[-1][-200:])
+            raise BuildError(f"写入向量索引失败（{reason}）：原索引保持不变") from e
 
     def _write_bm25(self, db, staging: Path) -> None:
         with self.report.timed("bm25"):

@@ -136,10 +136,15 @@ def encode(texts: list[str], workers: int = 1) -> np.ndarray:
     if workers > 1 and len(texts) >= 64:
         from concurrent.futures import ThreadPoolExecutor
 
-        step = -(-len(texts) // workers)
+        # Deal the texts out by length, so every worker gets as many long ones as short ones
+        # (a build hands over whole chunks followed by their short sentences).
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        shares = [order[w::workers] for w in range(workers)]
         with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(model.encode, [texts[i:i + step] for i in range(0, len(texts), step)]))
-        out = np.concatenate([np.asarray(p, dtype=np.float32).reshape(-1, DIMENSION) for p in parts])
+            parts = list(pool.map(model.encode, [[texts[i] for i in share] for share in shares]))
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for share, part in zip(shares, parts):
+            out[share] = np.asarray(part, dtype=np.float32).reshape(-1, DIMENSION)
     else:
         out = np.asarray(model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
     norms = np.linalg.norm(out, axis=1, keepdims=True)

@@ -40,6 +40,7 @@ USE_CHUNKS = "use_chunks.npy"  # the second embedding (indexer/second.py), row i
 USE_SENTENCES = "use_sentences.npy"  # one row per sentence of every chunk
 SENTENCE_CHUNK = "sentence_chunk.npy"  # the chunk row of each sentence, ascending
 USE_INDEX = "use.faiss"  # FAISS index over use_chunks
+USE_SENTENCE_INDEX = "use_sentences.faiss"  # FAISS index (fp16) over use_sentences
 DATA_FILES = (DB, VECTORS, DENSE)
 SECOND_FILES = (USE_CHUNKS, USE_SENTENCES, SENTENCE_CHUNK, USE_INDEX)
 
@@ -95,7 +96,8 @@ def read_manifest(index_dir: Path) -> dict:
 def check_files(index_dir: Path, manifest: dict) -> None:
     """Every data file is present with the size the manifest recorded."""
     sizes = manifest.get("file_sizes", {})
-    for name in DATA_FILES + (SECOND_FILES if manifest.get("second") else ()):
+    required = DATA_FILES + (SECOND_FILES if manifest.get("second") else ())
+    for name in required + tuple(n for n in sizes if n not in required):
         path = index_dir / name
         if not path.exists():
             raise IndexDamaged(f"索引文件缺失：{path}。请重建：{rebuild_hint(index_dir, manifest.get('corpus'))}")
@@ -237,7 +239,8 @@ def _fsync_tree(path: Path) -> None:
 
 def write_manifest(staging: Path, manifest: dict) -> None:
     manifest = dict(manifest)
-    manifest["file_sizes"] = {name: (staging / name).stat().st_size for name in DATA_FILES + SECOND_FILES
+    manifest["file_sizes"] = {name: (staging / name).stat().st_size
+                              for name in DATA_FILES + SECOND_FILES + (USE_SENTENCE_INDEX,)
                               if (staging / name).exists()}
     data = json.dumps(manifest, ensure_ascii=False, indent=2)
     (staging / MANIFEST).write_text(data, encoding="utf-8")

@@ -36,9 +36,9 @@ def searchable(index_dir: Path) -> list[str]:
 
 @pytest.fixture
 def small_disk():
-    """A 6 MB tmpfs, mounted for the test; skipped where mounting is not allowed."""
+    """A 16 MB tmpfs, mounted for the test; skipped where mounting is not allowed."""
     where = Path(tempfile.mkdtemp(prefix="policyqa-disk-"))
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(where)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(where)], capture_output=True)
     if done.returncode:
         where.rmdir()
         if os.environ.get("POLICYQA_REQUIRE_MOUNT"):

@@ -25,7 +25,19 @@ def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
 
 def test_small_sets_get_exact_search():
     index, params = vectors.build(clustered(500))
-    assert params == {"type": "flat", "metric": "inner_product"} and index.ntotal == 500
+    assert params == {"type": "flat", "metric": "inner_product", "codec": "float32"} and index.ntotal == 500
+
+
+def test_sentence_vectors_at_half_precision_find_the_same_neighbours():
+    data = clustered(3_000).astype(np.float16)  # sentence vectors are stored as float16
+    queries = clustered(50, seed=2)
+    truth = vectors.exact_neighbours(data, queries)
+    flat, params = vectors.build(data, codec="fp16")
+    assert params["type"] == "flat" and params["codec"] == "fp16"
+    assert vectors.recall_at(flat, truth, queries) >= 0.99
+    ivf, params = vectors.build(data, queries=queries, flat_limit=1_000, codec="fp16")
+    assert params["type"] == "ivf" and params["recall@10"] >= vectors.TARGET_RECALL
+    assert vectors.recall_at(ivf, truth, queries) >= vectors.TARGET_RECALL
 
 
 def test_large_sets_get_ivf_tuned_to_the_recall_target():
@@ -60,6 +72,8 @@ def test_approximate_index_parameters_go_into_the_manifest_and_come_back(mini_co
     assert manifest["dense"]["type"] == "ivf" and manifest["dense"]["nprobe"] >= 1
     index = load_index(tmp_path / "index")
     assert index.dense_params == manifest["dense"]
+    if manifest.get("second"):
+        assert manifest["second"]["sentence_index"]["codec"] == "fp16" and index.sentence_index is not None
     results = Searcher(index, FakeEmbedder()).search("严格发展党员", k=3)
     assert results[0].section_path[-1].startswith("1.严格发展党员")
 
