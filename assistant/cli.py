@@ -343,11 +343,16 @@ def cmd_precedents(args) -> int:
 
     text = _topic(args)
     result = find_precedents(Answerer(_searcher(args)), text, _filters(args))
+    return _emit(args, result, lambda: precedents_text(result), precedent_blocks)
+
+
+def _emit(args, result, text, blocks) -> int:
+    """Print a drafting result as JSON or text, then export it if asked."""
     if args.json:
         _print_json(result.to_json())
     else:
-        print(precedents_text(result))
-    _export(precedent_blocks(result), args.export)
+        print(text())
+    _export(blocks(result), args.export)
     return 0
 
 
@@ -360,12 +365,7 @@ def cmd_compare(args) -> int:
         result = compare_sections(_searcher(args), args.first, args.second)
     except SectionNotFound as e:
         raise UserError(str(e)) from e
-    if args.json:
-        _print_json(result.to_json())
-    else:
-        print(comparison_text(result, color=_color()))
-    _export(comparison_blocks(result), args.export)
-    return 0
+    return _emit(args, result, lambda: comparison_text(result, color=_color()), comparison_blocks)
 
 
 def cmd_draft_check(args) -> int:
@@ -378,12 +378,7 @@ def cmd_draft_check(args) -> int:
         report = check_draft(Answerer(_searcher(args)), read_draft(args.file), _filters(args))
     except DraftError as e:
         raise UserError(str(e)) from e
-    if args.json:
-        _print_json(report.to_json())
-    else:
-        print(draft_text(report))
-    _export(draft_blocks(report), args.export)
-    return 0
+    return _emit(args, report, lambda: draft_text(report), draft_blocks)
 
 
 def cmd_serve(args) -> int:
