@@ -14,13 +14,9 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-
-import gradio as gr
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from assistant.answer import Answer
 from assistant.compare import compare_sections
@@ -43,6 +39,42 @@ from assistant.retrieve import Filters, QueryError, clean_query, query_notice
 from assistant.service import Service
 from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    p = argparse.ArgumentParser(description="政策文件问答网页")
+    p.add_argument("--index", default=env("POLICYQA_INDEX", "index"), help="索引文件夹，或已注册后端的地址（如 opensearch://…）")
+    p.add_argument("--corpus", default=env("POLICYQA_CORPUS"), help="文档文件夹（上传的文件存放于此）")
+    p.add_argument("--host", default=env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认只在本机）")
+    p.add_argument("--port", type=int, default=int(env("POLICYQA_PORT", "7860")))
+    p.add_argument("--model", default=env("POLICYQA_MODEL"))
+    p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="登录用户名:密码（也可用 POLICYQA_AUTH）")
+    p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
+    return p.parse_args(argv)
+
+
+def start_service(index_dir: str | Path, corpus: Path | None = None, model: str | None = None) -> Service:
+    """The page's service, with its index and models already loading in the background;
+    a question that arrives before they are ready waits for them."""
+    service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
+    threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
+    return service
+
+
+def _start_early() -> Service:
+    args = parse_args()
+    return start_service(args.index, Path(args.corpus) if args.corpus else None, args.model)
+
+
+# Run as a program, the index and models start loading before Gradio is imported (~3 s of
+# the ~5 s start-up), so the two go on at once.
+_STARTED = _start_early() if __name__ == "__main__" else None
+
+import gradio as gr  # noqa: E402 - deliberately after the early start
+from starlette.middleware import Middleware  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import JSONResponse  # noqa: E402
 
 log = logging.getLogger("policyqa.ui")
 EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
@@ -424,11 +456,11 @@ def parse_auth(value: str | None):
 
 
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 7860, model: str | None = None,
-          corpus: Path | None = None, auth: str | None = None, share: bool = False) -> None:
+          corpus: Path | None = None, auth: str | None = None, share: bool = False,
+          service: Service | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
-    service.warm_up()
-    launch(build_app(service), host, port, auth=parse_auth(auth), share=share)
+    login = parse_auth(auth)
+    launch(build_app(service or start_service(index_dir, corpus, model)), host, port, auth=login, share=share)
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
@@ -507,21 +539,12 @@ class LoginGate:
         await send({"type": "http.response.body", "body": body})
 
 
-def main(argv: list[str] | None = None) -> int:
-    env = os.environ.get
-    p = argparse.ArgumentParser(description="政策文件问答网页")
-    p.add_argument("--index", default=env("POLICYQA_INDEX", "index"), help="索引文件夹，或已注册后端的地址（如 opensearch://…）")
-    p.add_argument("--corpus", default=env("POLICYQA_CORPUS"), help="文档文件夹（上传的文件存放于此）")
-    p.add_argument("--host", default=env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认只在本机）")
-    p.add_argument("--port", type=int, default=int(env("POLICYQA_PORT", "7860")))
-    p.add_argument("--model", default=env("POLICYQA_MODEL"))
-    p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="登录用户名:密码（也可用 POLICYQA_AUTH）")
-    p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
-    args = p.parse_args(argv)
+def main(argv: list[str] | None = None, service: Service | None = None) -> int:
+    args = parse_args(argv)
     serve(args.index, args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
-          args.auth, args.share)
+          args.auth, args.share, service=service)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(service=_STARTED))

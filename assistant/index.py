@@ -133,7 +133,10 @@ def load_index(path: Path, model: str | None = None) -> PolicyIndex:
 def _load_faiss(path: Path):
     import faiss
 
-    return faiss.read_index(str(path))
+    # Vectors are mapped from the file, not copied: start-up does not wait for a read of the
+    # whole index (25 s at a million chunks) and processes serving one index share the pages.
+    # Builds never rewrite a file in place (they swap in a new directory), so the mapping stays valid.
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
 
 
 def _load_bm25(path: Path):

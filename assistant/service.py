@@ -4,6 +4,7 @@ uploads and removals go through here."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ from .index import load_index
 from .library import LibraryError, add_files, remove_source
 from .llm import LLMConfig
 from .retrieve import Filters, Searcher, SearchResult
+
+log = logging.getLogger("policyqa.service")
 
 
 class Service:
@@ -84,6 +87,8 @@ class Service:
             self.searcher().search("发展党员", k=1)
         except PolicyQAError:
             pass  # the page shows what is wrong with the index
+        except Exception as e:  # runs in a background thread: the first request will report it
+            log.warning("预加载索引失败：%s: %s", type(e).__name__, e)
 
     def answerer(self) -> Answerer:
         searcher = self.searcher()

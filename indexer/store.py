@@ -306,7 +306,8 @@ class Store:
 
     def sections(self) -> list[SectionRow]:
         rows = self.query("SELECT row, doc_row, key, path, start, end, parent, has_children FROM sections ORDER BY row")
-        return [SectionRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], bool(r[7])) for r in rows]
+        paths = json.loads("[" + ",".join(r[3] for r in rows) + "]")  # one parse, not one per section
+        return [SectionRow(r[0], r[1], r[2], p, r[4], r[5], r[6], bool(r[7])) for r, p in zip(rows, paths)]
 
     def chunk_rows(self) -> tuple[np.ndarray, np.ndarray]:
         rows = self.query("SELECT doc_row, section_row FROM chunks ORDER BY row")

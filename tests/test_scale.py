@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.index import load_index
-from assistant.retrieve import Searcher
+from assistant.retrieve import Filters, Searcher
 from indexer import second, vectors
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder, load_embedder
@@ -60,6 +60,33 @@ def test_filtered_search_keeps_to_the_allowed_rows():
     assert len(found) == 50 and set(found.tolist()) <= set(allowed.tolist())
 
 
+def test_very_large_sets_get_hnsw_tuned_to_the_recall_target():
+    data = clustered(20_000)
+    queries = clustered(100, seed=1)
+    index, params = vectors.build(data, queries=queries, flat_limit=5_000, hnsw_from=10_000)
+    assert params["type"] == "hnsw" and params["recall@10"] >= vectors.TARGET_RECALL
+    truth = vectors.exact_neighbours(data, queries)
+    assert vectors.recall_at(index, truth, queries) >= vectors.TARGET_RECALL
+    index.hnsw.efSearch = 1  # a narrower walk: recall must drop, or the test measures nothing
+    assert vectors.recall_at(index, truth, queries, k=10) < params["recall@10"]
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_filters_narrow_or_wide_keep_to_the_allowed_rows_and_find_the_best(kind):
+    data = clustered(30_000)
+    index, params = vectors.build(data, flat_limit=5_000, hnsw_from=10_000 if kind == "hnsw" else None)
+    assert params["type"] == kind
+    query = data[3]
+    for allowed in (np.arange(0, 30_000, 997), np.arange(0, 30_000, 2)):  # 31 rows (exact), 15 000 rows
+        found = vectors.search(index, params, query, 20, allowed, rows=data)
+        assert set(found.tolist()) <= set(allowed.tolist()) and len(found) == min(20, len(allowed))
+        exact = allowed[np.argsort(-(data[allowed] @ query))[:20]]
+        assert len(set(found.tolist()) & set(exact.tolist())) >= 18
+    wide = np.arange(0, 30_000, 2)
+    found = vectors.search(index, params, query, 20, wide)  # no rows given: inside the index
+    assert set(found.tolist()) <= set(wide.tolist()) and len(found) == 20
+
+
 def test_nlist_never_outgrows_the_data():
     assert vectors.choose_nlist(100) == 2 and vectors.choose_nlist(10) == 1
     assert vectors.choose_nlist(1_000_000) == 1024 and vectors.choose_nlist(60_000) == 979
@@ -76,6 +103,21 @@ def test_approximate_index_parameters_go_into_the_manifest_and_come_back(mini_co
         assert manifest["second"]["sentence_index"]["codec"] == "fp16" and index.sentence_index is not None
     results = Searcher(index, FakeEmbedder()).search("严格发展党员", k=3)
     assert results[0].section_path[-1].startswith("1.严格发展党员")
+
+
+def test_hnsw_parameters_go_into_the_manifest_and_the_index_loads_mapped(mini_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 2)
+    monkeypatch.setattr(vectors, "HNSW_FROM", 3)
+    build_index(mini_corpus, tmp_path / "index", embedder=FakeEmbedder())
+    manifest = json.loads((tmp_path / "index" / "config.json").read_text(encoding="utf-8"))
+    assert manifest["dense"]["type"] == "hnsw" and manifest["dense"]["ef_search"] >= 16
+    index = load_index(tmp_path / "index")
+    assert index.dense.hnsw.efSearch == manifest["dense"]["ef_search"]
+    searcher = Searcher(index, FakeEmbedder())
+    assert searcher.search("严格发展党员", k=3)[0].section_path[-1].startswith("1.严格发展党员")
+    year = index.documents[0].year
+    filtered = searcher.search("严格发展党员", k=3, filters=Filters(years={year}))
+    assert filtered and all(r.year == year for r in filtered)
 
 
 @pytest.mark.model

@@ -234,3 +234,38 @@ def test_upload_a_word_file(client, served, tmp_path):
     assert "已加入索引：丁区教育工作要点.docx" in status
     _, passages = client.predict("紧密型教育集团", [], [], [], api_name="/ask")
     assert "一、推进集团化办学 › 1.组建教育集团" in passages  # numbering recovered from Word's list
+
+
+@pytest.mark.model
+def test_ui_py_as_a_program_serves_the_real_index(real_index):
+    """`python ui.py`: the index and models load while Gradio imports; the page then answers."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from gradio_client import Client
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "ui.py", "--index", str(real_index), "--port", str(port)], cwd=root,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "ui.py did not start"
+                time.sleep(0.2)
+        html = Client(url, verbose=False).predict("发展党员有哪些要求", 5, [], [], api_name="/search")
+        assert "发展党员" in html and "工作要点" in html
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "Traceback" not in output
