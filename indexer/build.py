@@ -38,6 +38,9 @@ VERSION = "0.1.0"
 PIPELINE_VERSION = 5
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 EMBED_BATCH = BATCH
+# Chunks per call to the second model (with their sentences, ~4x as many texts): each call
+# ends with one of its two workers idle while the other finishes, so fewer, larger calls.
+SECOND_BLOCK = 2048
 
 Progress = Callable[[str, int, int], None]
 
@@ -219,6 +222,7 @@ class _Builder:
         self.second: dict | None = None
         self.dense_params: dict = {}
         self.dimension = 0
+        self._second_done = 0  # chunks with second-model vectors so far, for the progress bar
         self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
                                              for s in report.skipped]
 
@@ -383,6 +387,7 @@ class _Builder:
         self.report.embedded = len(missing)
         if missing:
             embedder = self._embedder()
+            missing = self._longest_first(db, missing)
             batch = 512
             for i in range(0, len(missing), batch):
                 self.progress("向量化", i, len(missing))
@@ -394,6 +399,15 @@ class _Builder:
             self.progress("向量化", len(missing), len(missing))
         vectors.flush()
         return vectors
+
+    @staticmethod
+    def _longest_first(db, rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Rows by the length of their text, longest first: the encoder's batches then hold texts
+        of like length across the whole corpus, not only within one block (less padding), and
+        the progress bar's estimate errs on the long side."""
+        length = dict(db.execute("SELECT c.row, length(c.text) + length(s.path) FROM chunks c"
+                                 " JOIN sections s ON s.row = c.section_row"))
+        return sorted(rows, key=lambda r: -length.get(r[0], 0))
 
     def _dimension(self, old_vectors: np.ndarray | None, must_embed: bool) -> int:
         if old_vectors is not None and not must_embed and old_vectors.ndim == 2:
@@ -434,15 +448,16 @@ class _Builder:
         sentences = _reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16, shape=(int(offsets[-1]), dim))
         np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
         todo: list[tuple[int, str, list[str]]] = []
-        for row, path, text in self._chunk_texts(db):
+        for row, path, text in self._chunk_texts(db, longest_first=True):
             if old_rows[row] is not None:
                 a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
                 chunk_vecs[row] = old["chunks"][old_rows[row]]
                 sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
+                self._second_done += 1
                 continue
             heading = json.loads(path)[-1]
             todo.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
-            if len(todo) >= 512:
+            if len(todo) >= SECOND_BLOCK:
                 self._encode_second(todo, chunk_vecs, sentences, offsets, n)
                 todo = []
         self._encode_second(todo, chunk_vecs, sentences, offsets, n)
@@ -456,14 +471,15 @@ class _Builder:
         return {"name": second.NAME, "dimension": dim, "chunks": n, "sentences": int(offsets[-1]), "index": params,
                 "sentence_index": sentence_params}
 
-    def _chunk_texts(self, db):
+    def _chunk_texts(self, db, longest_first: bool = False):
+        order = "length(c.text) DESC, c.row" if longest_first else "c.row"  # see _longest_first
         yield from db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
-                              " ORDER BY c.row")
+                              f" ORDER BY {order}")
 
     def _encode_second(self, todo, chunk_vecs, sentences, offsets, total: int) -> None:
         if not todo:
             return
-        self.progress("第二向量", todo[0][0], total)
+        self.progress("第二向量", self._second_done, total)
         flat = [t for _, _, ts in todo for t in ts]
         with self.report.timed("second"):
             both = second.encode([t for _, t, _ in todo] + flat, workers=second.WORKERS)
@@ -473,7 +489,8 @@ class _Builder:
         for row, _, ts in todo:
             sentences[offsets[row]:offsets[row] + len(ts)] = encoded[at:at + len(ts)]
             at += len(ts)
-        self.progress("第二向量", todo[-1][0] + 1, total)
+        self._second_done += len(todo)
+        self.progress("第二向量", self._second_done, total)
 
     def _old_second(self) -> dict | None:
         if self.previous is None or (self.previous.get("second") or {}).get("name") != second.NAME:
