@@ -9,6 +9,7 @@ Every action has an api_name, so scripts can call it with gradio_client.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import re
@@ -63,6 +64,10 @@ def start_service(index_dir: str | Path, corpus: Path | None = None, model: str 
 
 
 def _start_early() -> Service:
+    # Start-up creates millions of objects that live as long as the server (Gradio's modules, the
+    # word segmenter's dictionary, the index): collecting garbage among them only costs time.
+    # Collection resumes, with them set aside, once the page is built (see serve).
+    gc.disable()
     args = parse_args()
     return start_service(args.index, Path(args.corpus) if args.corpus else None, args.model)
 
@@ -460,7 +465,10 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 7860, mode
           service: Service | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     login = parse_auth(auth)
-    launch(build_app(service or start_service(index_dir, corpus, model)), host, port, auth=login, share=share)
+    app = build_app(service or start_service(index_dir, corpus, model))
+    gc.freeze()  # what start-up made stays: keep it out of every later collection
+    gc.enable()
+    launch(app, host, port, auth=login, share=share)
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
