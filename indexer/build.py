@@ -222,7 +222,6 @@ class _Builder:
         self.second: dict | None = None
         self.dense_params: dict = {}
         self.dimension = 0
-        self._second_done = 0  # chunks with second-model vectors so far, for the progress bar
         self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
                                              for s in report.skipped]
 
@@ -448,19 +447,20 @@ class _Builder:
         sentences = _reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16, shape=(int(offsets[-1]), dim))
         np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
         todo: list[tuple[int, str, list[str]]] = []
+        done = 0  # chunks with their vectors, for the progress bar
         for row, path, text in self._chunk_texts(db, longest_first=True):
             if old_rows[row] is not None:
                 a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
                 chunk_vecs[row] = old["chunks"][old_rows[row]]
                 sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
-                self._second_done += 1
+                done += 1
                 continue
             heading = json.loads(path)[-1]
             todo.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
             if len(todo) >= SECOND_BLOCK:
-                self._encode_second(todo, chunk_vecs, sentences, offsets, n)
+                done = self._encode_second(todo, chunk_vecs, sentences, offsets, done, n)
                 todo = []
-        self._encode_second(todo, chunk_vecs, sentences, offsets, n)
+        self._encode_second(todo, chunk_vecs, sentences, offsets, done, n)
         chunk_vecs.flush()
         sentences.flush()
         with self.report.timed("ann"):
@@ -476,10 +476,11 @@ class _Builder:
         yield from db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
                               f" ORDER BY {order}")
 
-    def _encode_second(self, todo, chunk_vecs, sentences, offsets, total: int) -> None:
+    def _encode_second(self, todo, chunk_vecs, sentences, offsets, done: int, total: int) -> int:
+        """Encode a block of chunks and their sentences; returns how many chunks are done."""
         if not todo:
-            return
-        self.progress("第二向量", self._second_done, total)
+            return done
+        self.progress("第二向量", done, total)
         flat = [t for _, _, ts in todo for t in ts]
         with self.report.timed("second"):
             both = second.encode([t for _, t, _ in todo] + flat, workers=second.WORKERS)
@@ -489,8 +490,8 @@ class _Builder:
         for row, _, ts in todo:
             sentences[offsets[row]:offsets[row] + len(ts)] = encoded[at:at + len(ts)]
             at += len(ts)
-        self._second_done += len(todo)
-        self.progress("第二向量", self._second_done, total)
+        self.progress("第二向量", done + len(todo), total)
+        return done + len(todo)
 
     def _old_second(self) -> dict | None:
         if self.previous is None or (self.previous.get("second") or {}).get("name") != second.NAME:

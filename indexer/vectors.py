@@ -93,13 +93,7 @@ def _build_hnsw(vectors: np.ndarray, queries: np.ndarray, codec: str) -> tuple[o
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     _add(index, vectors)
-    truth = exact_neighbours(vectors, queries)
-    recall = 0.0
-    for ef in EF_SEARCHES:
-        index.hnsw.efSearch = ef
-        recall = recall_at(index, truth, queries)
-        if recall >= TARGET_RECALL:
-            break
+    _, recall = _tune(index, vectors, queries, EF_SEARCHES, lambda ef: setattr(index.hnsw, "efSearch", ef))
     return index, {"type": "hnsw", "metric": "inner_product", "codec": codec, "m": HNSW_M,
                    "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": int(index.hnsw.efSearch),
                    "recall@10": round(recall, 4), "tuned_on": int(len(queries))}
@@ -132,16 +126,21 @@ def recall_at(index, truth: np.ndarray, queries: np.ndarray, k: int = 10) -> flo
 
 
 def tune_nprobe(index, vectors: np.ndarray, queries: np.ndarray) -> tuple[int, float]:
+    values = [v for v in NPROBES if v <= index.nlist]
+    return _tune(index, vectors, queries, values, lambda nprobe: setattr(index, "nprobe", nprobe))
+
+
+def _tune(index, vectors: np.ndarray, queries: np.ndarray, values, apply) -> tuple[int, float]:
+    """The smallest search parameter in `values` whose recall@10 against exact search reaches
+    TARGET_RECALL (else the largest), applied to the index, with the recall it measured."""
     truth = exact_neighbours(vectors, queries)
     recall = 0.0
-    for nprobe in NPROBES:
-        if nprobe > index.nlist:
-            break
-        index.nprobe = nprobe
+    for value in values:
+        apply(value)
         recall = recall_at(index, truth, queries)
         if recall >= TARGET_RECALL:
-            return nprobe, recall
-    return index.nprobe, recall
+            break
+    return value, recall
 
 
 def configure(index, params: dict) -> None:
