@@ -3,9 +3,6 @@ chunks to sections and documents."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +11,8 @@ import numpy as np
 from indexer import store, vectors
 from indexer.store import DocumentRow, IndexDamaged, SectionRow
 
+from .postings import Postings, load_postings
+
 
 @dataclass
 class PolicyIndex:
@@ -21,7 +20,7 @@ class PolicyIndex:
     manifest: dict
     store: store.Store
     dense: object  # faiss.Index
-    bm25: object  # bm25s.BM25
+    bm25: Postings
     chunk_doc: np.ndarray
     chunk_section: np.ndarray
     documents: list[DocumentRow]
@@ -94,7 +93,7 @@ def load_index(path: Path, model: str | None = None) -> PolicyIndex:
     db = store.Store(path / store.DB)
     try:
         dense = _load_faiss(path / store.DENSE)
-        bm25 = _load_bm25(path / store.BM25_DIR)
+        bm25 = load_postings(path / store.BM25_DIR)
         chunk_doc, chunk_section = db.chunk_rows()
         documents = db.documents()
         sections = db.sections()
@@ -138,10 +137,3 @@ def _load_faiss(path: Path):
     # Builds never rewrite a file in place (they swap in a new directory), so the mapping stays valid.
     return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
 
-
-def _load_bm25(path: Path):
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.ERROR)
-    with contextlib.redirect_stderr(io.StringIO()):
-        return bm25s.BM25.load(str(path), show_progress=False)

@@ -220,9 +220,7 @@ class Searcher:
     def document_frequencies(self) -> tuple[dict[str, int], int]:
         if self._df is None:
             bm25 = self.index.bm25
-            counts = np.diff(np.asarray(bm25.scores["indptr"]))
-            df = {token: int(counts[i]) for token, i in bm25.vocab_dict.items() if i < len(counts)}
-            self._df = (df, int(bm25.scores.get("num_docs", 0)))
+            self._df = (bm25.document_frequencies(), bm25.num_docs)
         return self._df
 
     def close(self) -> None:
@@ -286,8 +284,9 @@ class Searcher:
         texts = [plan.simplified] + ([plan.expanded] if expand else [])
         qv = self.embedder.encode(texts)
         qe = qv[-1]
-        words = self._bm25(list(dict.fromkeys(plan.words)))
-        expansions = self._bm25(list(plan.expansion_words))
+        bm25, size = self.index.bm25, self.index.size
+        words = bm25.scores(list(plan.words), size)
+        expansions = bm25.scores(list(plan.expansion_words), size)
         if mask is not None:
             words, expansions = np.where(mask, words, 0.0), np.where(mask, expansions, 0.0)
         allowed_ids = None if mask is None else np.flatnonzero(mask)
@@ -309,23 +308,6 @@ class Searcher:
             signals["use_chunk"] = np.asarray(self.index.use_chunks[rows]) @ uq
             signals["use_sent"] = self._best_sentences(rows, uq, signals["use_chunk"])
         return rows, signals
-
-    def _bm25(self, words: list[str]) -> np.ndarray:
-        """Summed BM25 of some words over every chunk (a word's score counts once).
-
-        One pass over the words' postings in the precomputed score matrix, rather than a
-        chunk-sized array per word: at a million chunks that was most of the keyword cost.
-        """
-        bm25 = self.index.bm25
-        ids = bm25.get_tokens_ids(list(dict.fromkeys(words)))
-        if not ids:
-            return np.zeros(self.index.size, dtype=np.float32)
-        matrix = bm25.scores
-        indptr = matrix["indptr"]
-        spans = [slice(indptr[t], indptr[t + 1]) for t in ids]
-        rows = np.concatenate([matrix["indices"][s] for s in spans])
-        scores = np.concatenate([matrix["data"][s] for s in spans])
-        return np.bincount(rows, weights=scores, minlength=self.index.size).astype(np.float32)
 
     def _sentence_candidates(self, uq: np.ndarray, n: int) -> np.ndarray | None:
         """Chunk rows of the sentences closest to the query: from the sentence index, or for

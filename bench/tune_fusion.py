@@ -145,11 +145,7 @@ def ablations(searcher, cache, sets, current: Fusion) -> None:
             f"SELECT tokens FROM chunks WHERE row IN ({','.join('?' * len(top_rows))})", tuple(int(r) for r in top_rows))
         ).split()
         common = [w for w, _ in __import__("collections").Counter(words).most_common(8) if w not in plan.words]
-        score = np.zeros(index.size, dtype=np.float32)
-        for w in common:
-            ids = index.bm25.get_tokens_ids([w])
-            if ids:
-                score += index.bm25.get_scores_from_ids(ids)
+        score = index.bm25.scores(common, index.size)
         prf[key] = 0.1 * score / max(float(score.max()), 1e-9)
     print(line(f"  {'+ pseudo-relevance feedback (0.1)':38}", evaluate(searcher, cache, sets, current, prf)))
 

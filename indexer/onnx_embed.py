@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import policyqa_cache
 from .errors import PolicyQAError
 
 SUFFIX = ":onnx-int8"
@@ -33,12 +34,6 @@ class OnnxUnavailable(PolicyQAError, RuntimeError):
 
 def cache_root() -> Path:
     return policyqa_cache() / "onnx"
-
-
-def policyqa_cache() -> Path:
-    """Where derived model files are kept: $POLICYQA_CACHE or ~/.cache/policyqa."""
-    base = os.environ.get("POLICYQA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "policyqa")
-    return Path(base)
 
 
 def _model_key(model_dir: Path) -> str:

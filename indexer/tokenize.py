@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import pickle
 import re
 import threading
 from pathlib import Path
 
+from .cache import derived, policyqa_cache
 from .chinese import to_simplified
 from .errors import PolicyQAError
 
@@ -49,15 +52,50 @@ def _build():
 
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
-    tk.initialize()
     files = [POLICY_TERMS]
     extra = os.environ.get("POLICYQA_USER_DICT")
     if extra:
         files.append(Path(extra))
+    tk.FREQ, tk.total, tk.user_word_tag_tab = derived(_cache_path(tk, files), lambda: _dictionary(tk, files),
+                                                      _read_dictionary, _write_dictionary)
+    tk.initialized = True
+    return tk
+
+
+def _dictionary(tk, files: list[Path]) -> tuple[dict, int, dict]:
+    tk.initialize()
     for path in files:
         for word, freq, tag in read_term_file(path):
             tk.add_word(word, freq, tag)
-    return tk
+    return tk.FREQ, tk.total, tk.user_word_tag_tab
+
+
+# jieba keeps its parsed dictionary with marshal, which takes ~0.8 s to load; the same
+# dictionary, with our terms already added, loads from a pickle in ~0.2 s.
+
+def _cache_path(tk, files: list[Path]) -> Path:
+    import jieba
+
+    h = hashlib.sha1(f"{jieba.__version__}:{pickle.HIGHEST_PROTOCOL}".encode())
+    main = Path(tk.dictionary or Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME)
+    st = main.stat()
+    h.update(f"{main.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for path in files:
+        data = path.read_bytes()
+        h.update(f"{len(data)}:".encode() + data)
+    return policyqa_cache() / "jieba" / f"{h.hexdigest()[:20]}.pickle"
+
+
+def _read_dictionary(path: Path):
+    with open(path, "rb") as f:
+        value = pickle.load(f)  # our own cache file, written below
+    ok = isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], dict) and isinstance(value[1], int)
+    return value if ok else None
+
+
+def _write_dictionary(value, tmp: Path) -> None:
+    with open(tmp, "wb") as f:
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def tokenizer():
