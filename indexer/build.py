@@ -74,10 +74,12 @@ class BuildReport:
         try:
             yield
         finally:
-            self.stages[stage] = round(self.stages.get(stage, 0.0) + time.monotonic() - started, 2)
+            # not rounded here: a stage timed in many short spans (jieba per chunk) would round to nothing
+            self.stages[stage] = self.stages.get(stage, 0.0) + time.monotonic() - started
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "skipped"}
+        d["stages"] = {k: round(v, 2) for k, v in self.stages.items()}
         d["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
         return d
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -177,3 +178,12 @@ def test_interrupted_swap_is_recovered(mini_corpus, tmp_path):
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
     os.rename(index_dir, tmp_path / ".index.old")  # as if killed between the two renames
     assert len(load_index(index_dir).documents) == 2
+
+
+def test_stage_time_adds_up_over_many_short_spans():
+    # jieba is timed once per chunk, a fraction of a millisecond each: rounding every span lost them all
+    report = build_module.BuildReport("index")
+    for _ in range(100):
+        with report.timed("words"):
+            time.sleep(0.002)
+    assert report.to_dict()["stages"]["words"] >= 0.19
