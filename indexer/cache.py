@@ -3,6 +3,7 @@ loads them instead of deriving them again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,11 +33,12 @@ def derived(cached: Path, make: Callable[[], T], read: Callable[[Path], T | None
     except Exception:  # missing, truncated or from another version: derive it again
         pass
     value = make()
+    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
         write(value, tmp)
         os.replace(tmp, cached)
     except OSError:
-        return value
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return value

@@ -59,3 +59,11 @@ def test_bad_user_dictionary_is_reported(fresh, monkeypatch):
     monkeypatch.setenv("POLICYQA_USER_DICT", str(terms))
     with pytest.raises(tokenize.TermFileError, match="terms.txt:1"):
         _reload()
+
+
+def test_unwritable_cache_only_costs_time(fresh, monkeypatch):
+    blocker = fresh / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("POLICYQA_CACHE", str(blocker))
+    _reload()
+    assert "发展党员" in tokenize.tokenize(TEXT)
