@@ -4,6 +4,7 @@
     python bench/bench_scale.py search  [--sizes 10000 100000 1000000] [--out bench/out]
     python bench/bench_scale.py startup [--out bench/out]
     python bench/bench_scale.py batch   [--out bench/out]
+    python bench/bench_scale.py threads [--index DIR]
     python bench/bench_scale.py all
 
 index   — `policyqa index` over the corpus as a separate process (wall time, characters per
@@ -24,6 +25,9 @@ search  — indexes of the given sizes made from the real index: its documents r
 startup — `python ui.py` until it answers a question; `policyqa search` one shot; import time
           (`--index DIR` to start with another index than the laws one).
 batch   — `policyqa search --batch --json` throughput.
+threads — on a sample of an index's texts (--index, default the laws index): each model with two
+          threads (how plain encode runs) and with one, and both models' blocks on two one-thread
+          workers as the build runs them (indexer/workers.py) against one model after the other.
 """
 
 from __future__ import annotations
@@ -366,16 +370,60 @@ def bench_batch(out: Path) -> dict:
     return result
 
 
+def bench_threads(index_dir: Path, n_texts: int = 1500) -> dict:
+    import random
+
+    from indexer import second, workers
+    from indexer.build import EMBED_BATCH
+    from indexer.embed import load_embedder
+
+    model_name, texts, second_texts = encoder_texts(index_dir)
+    rng = random.Random(1)
+    texts, second_texts = rng.sample(texts, n_texts), rng.sample(second_texts, 4 * n_texts)
+    two = load_embedder(model_name)
+    one = two.single_threaded()
+    for m in (two, one):
+        m.encode(texts[:32])
+    second.encode(second_texts[:64])
+
+    def timed(f) -> float:
+        t0 = time.perf_counter()
+        f()
+        return time.perf_counter() - t0
+
+    r = {"texts": n_texts, "second_texts": len(second_texts),
+         "m3e_2_threads_s": timed(lambda: two.encode(texts, batch_size=EMBED_BATCH)),
+         "m3e_1_thread_s": timed(lambda: one.encode(texts, batch_size=EMBED_BATCH)),
+         "second_2_workers_s": timed(lambda: second.encode(second_texts, workers=2)),
+         "second_1_worker_s": timed(lambda: second.encode(second_texts, workers=1))}
+
+    def blocks(stage, items, size, f):
+        for i in range(0, len(items), size):
+            part = items[i:i + size]
+            yield workers.Task(stage, lambda part=part: f(part), lambda _: None)
+
+    r["both_sequential_s"] = r["m3e_2_threads_s"] + r["second_2_workers_s"]
+    r["both_pooled_s"] = timed(lambda: workers.run(
+        [blocks("embed", texts, 256, lambda p: one.encode(p, batch_size=EMBED_BATCH)),
+         blocks("second", second_texts, 1024, lambda p: second.encode(p, workers=1))], 2, {}))
+    r = {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()}
+    r["m3e_speedup_2_threads"] = round(r["m3e_1_thread_s"] / r["m3e_2_threads_s"], 2)
+    r["second_speedup_2_workers"] = round(r["second_1_worker_s"] / r["second_2_workers_s"], 2)
+    r["pooled_vs_sequential"] = round(r["both_sequential_s"] / r["both_pooled_s"], 2)
+    print(json.dumps(r, ensure_ascii=False, indent=1))
+    return r
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "_measure":
         print(json.dumps(bench_search_size(Path(sys.argv[2]))))
         return
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["index", "search", "startup", "batch", "all"])
+    ap.add_argument("what", choices=["index", "search", "startup", "batch", "threads", "all"])
     ap.add_argument("--corpus", default=str(SHARED / "corpora" / "laws"))
     ap.add_argument("--out", default=str(ROOT / "bench" / "out"))
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--index", help="startup: the index to start with (default: the laws index)")
+    ap.add_argument("--index", help="startup, threads: the index to use (default: the laws index)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -388,6 +436,8 @@ def main() -> None:
         results["startup"] = bench_startup(out, Path(args.index) if args.index else None)
     if args.what in ("batch", "all"):
         results["batch"] = bench_batch(out)
+    if args.what == "threads":
+        results["threads"] = bench_threads(Path(args.index) if args.index else out / "laws-index")
     (out / f"scale-{args.what}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 
 

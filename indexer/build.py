@@ -15,7 +15,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import second, store, vectors
+from . import second, store, vectors, workers
 from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .embed import BATCH, DEFAULT_MODEL, Embedder, load_embedder
@@ -32,15 +32,21 @@ from .parse import parse_text
 from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
 from .records import ParsedDocument
 from .tokenize import tokenize
+from .workers import Task
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
 PIPELINE_VERSION = 5
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 EMBED_BATCH = BATCH
-# Chunks per call to the second model (with their sentences, ~4x as many texts): each call
-# ends with one of its two workers idle while the other finishes, so fewer, larger calls.
-SECOND_BLOCK = 2048
+# Chunks per call to the second model when it runs alone (with their sentences, ~4x as many
+# texts): each call ends with one of its two workers idle while the other finishes, so fewer,
+# larger calls.
+SECOND_BLOCK_ALONE = 2048
+# Blocks handed to the shared one-thread workers (indexer/workers.py): small enough that the
+# last ones leave a core idle for seconds only. m3e texts, and chunks for the second model.
+DENSE_BLOCK = 256
+SECOND_BLOCK = 256
 
 Progress = Callable[[str, int, int], None]
 
@@ -66,7 +72,9 @@ class BuildReport:
     seconds: float = 0.0
     up_to_date: bool = False
     model: str = ""
-    stages: dict[str, float] = field(default_factory=dict)  # seconds: parse, embed, second, ann, bm25
+    # seconds: parse, store, words, encode (wall), embed and second (worker-seconds: the two
+    # models run side by side inside encode), ann, bm25
+    stages: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def timed(self, stage: str):
@@ -127,6 +135,14 @@ def _default_fusion() -> dict:
     from assistant.retrieve import Fusion
 
     return Fusion().to_dict()
+
+
+@dataclass
+class _SecondFiles:
+    chunks: np.ndarray  # memory-mapped, a vector per chunk
+    sentences: np.ndarray  # memory-mapped, a vector per sentence, fp16
+    offsets: np.ndarray  # chunk row -> its first sentence; one more entry than chunks
+    kept: set[int]  # chunk rows whose vectors came from the previous index
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -222,6 +238,7 @@ class _Builder:
         self.files_manifest: dict[str, dict] = {}
         self.rows = {"documents": 0, "sections": 0, "chunks": 0}
         self.second: dict | None = None
+        self._encoding = [0, 0]
         self.dense_params: dict = {}
         self.dimension = 0
         self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
@@ -274,9 +291,7 @@ class _Builder:
         if not self.files_manifest:
             raise BuildError("没有可索引的文档" + ("：" + "；".join(f"{s.source}（{s.reason}）" for s in self.report.skipped[:5]) if self.report.skipped else ""))
         db.commit()
-        vectors = self._embed(db, staging, needs)
-        self._write_dense(staging, vectors)
-        self.second = self._embed_second(db, staging, needs)
+        self._encode(db, staging, needs)
         self._write_bm25(db, staging)
         self._count(db)
         db.close()
@@ -375,39 +390,69 @@ class _Builder:
         except (OSError, ValueError, sqlite3.Error):
             return {}, None
 
-    def _embed(self, db, staging: Path, needs: list[tuple[int, str]]) -> np.ndarray:
+    def _encode(self, db, staging: Path, needs: list[tuple[int, str]]) -> None:
+        """Both models' vectors for the chunks that have none yet, then their FAISS indexes. When
+        the m3e runtime can run one-thread sessions, blocks of both models share one-thread
+        workers (indexer/workers.py); otherwise one model runs after the other."""
+        dense, dense_todo = self._dense_start(staging, needs)
+        use = self._second_start(db, staging, needs)
+        pooled = not dense_todo or hasattr(self._embedder(), "single_threaded")
+        streams = [self._dense_tasks(db, dense, dense_todo, pooled)]
+        if use is not None:
+            streams.append(self._second_tasks(db, use, pooled))
+        second_todo = len(use.offsets) - 1 - len(use.kept) if use is not None else 0
+        self._encoding = [0, len(dense_todo) + second_todo]  # done, total: for the progress bar
+        self.progress("向量化", 0, self._encoding[1])
+        with self.report.timed("encode"):
+            workers.run(streams, second.WORKERS if pooled else 1, self.report.stages)
+        self.progress("向量化", self._encoding[1], self._encoding[1])
+        dense.flush()
+        self._write_dense(staging, dense)
+        if use is not None:
+            self.second = self._second_finish(staging, use)
+
+    def _advance(self, n: int) -> None:
+        self._encoding[0] += n
+        self.progress("向量化", *self._encoding)
+
+    def _dense_start(self, staging: Path, needs: list[tuple[int, str]]):
+        """The m3e vectors file with every reusable vector copied in, and the rows still to embed."""
         cache, old_vectors = self._old_vectors()
         missing = [(row, h) for row, h in needs if h not in cache]
         dim = self._dimension(old_vectors, bool(missing))
         self.dimension = dim
-        vectors = _reserved_memmap(staging / store.VECTORS, dtype=np.float32, shape=(len(needs), dim))
+        dense = _reserved_memmap(staging / store.VECTORS, dtype=np.float32, shape=(len(needs), dim))
         for row, h in needs:
             if h in cache:
-                vectors[row] = old_vectors[cache[h]]
+                dense[row] = old_vectors[cache[h]]
         self.report.reused = len(needs) - len(missing)
         self.report.embedded = len(missing)
-        if missing:
-            embedder = self._embedder()
-            missing = self._longest_first(db, missing)
-            batch = 512
-            for i in range(0, len(missing), batch):
-                self.progress("向量化", i, len(missing))
-                part = missing[i:i + batch]
-                texts = self._embed_texts(db, [row for row, _ in part])
-                with self.report.timed("embed"):
-                    encoded = embedder.encode(texts, batch_size=EMBED_BATCH)
-                vectors[[row for row, _ in part]] = encoded
-            self.progress("向量化", len(missing), len(missing))
-        vectors.flush()
-        return vectors
+        return dense, missing
+
+    def _dense_tasks(self, db, dense: np.ndarray, missing: list[tuple[int, str]], pooled: bool) -> Iterator[Task]:
+        if not missing:
+            return
+        embedder = self._embedder().single_threaded() if pooled else self._embedder()
+        missing = self._longest_first(db, missing)
+        for i in range(0, len(missing), DENSE_BLOCK):
+            rows = [row for row, _ in missing[i:i + DENSE_BLOCK]]
+            texts = self._embed_texts(db, rows)
+
+            def done(encoded, rows=rows) -> None:
+                dense[rows] = encoded
+                self._advance(len(rows))
+
+            yield Task("embed", lambda texts=texts: embedder.encode(texts, batch_size=EMBED_BATCH), done)
 
     @staticmethod
     def _longest_first(db, rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
-        """Rows by the length of their text, longest first: the encoder's batches then hold texts
-        of like length across the whole corpus, not only within one block (less padding), and
-        the progress bar's estimate errs on the long side."""
-        length = dict(db.execute("SELECT c.row, length(c.text) + length(s.path) FROM chunks c"
-                                 " JOIN sections s ON s.row = c.section_row"))
+        """Rows by the length of the text the model sees (title, heading path, text), longest
+        first, across the whole corpus: every block then holds texts of like length, so the
+        encoder's batches carry little padding and its input shapes only shrink, as in one
+        `encode` call over all texts; the progress bar's estimate errs on the long side."""
+        length = {row: len(title) + len(" › ".join(json.loads(path))) + n + 2 for row, title, path, n in db.execute(
+            "SELECT c.row, d.title, s.path, length(c.text) FROM chunks c JOIN sections s ON s.row = c.section_row"
+            " JOIN documents d ON d.row = c.doc_row")}
         return sorted(rows, key=lambda r: -length.get(r[0], 0))
 
     def _dimension(self, old_vectors: np.ndarray | None, must_embed: bool) -> int:
@@ -428,9 +473,9 @@ class _Builder:
         by_row = {r[0]: embed_text(r[1], json.loads(r[2]), r[3]) for r in found}
         return [by_row[r] for r in rows]
 
-    def _embed_second(self, db, staging: Path, needs: list[tuple[int, str]]) -> dict | None:
-        """Second-model vectors for every chunk and every sentence, written in batches to
-        memory-mapped files; unchanged chunks keep theirs."""
+    def _second_start(self, db, staging: Path, needs: list[tuple[int, str]]) -> _SecondFiles | None:
+        """Memory-mapped files for second-model vectors of every chunk and every sentence, with
+        the vectors of unchanged chunks kept; None when the second model is not installed."""
         if not second.available():
             return None
         old = self._old_second()
@@ -445,55 +490,64 @@ class _Builder:
                 counts[row] = len(second.sentence_texts(json.loads(path)[-1], text))
         offsets = np.concatenate([[0], np.cumsum(counts)])
         dim = second.DIMENSION
-        chunk_vecs = _reserved_memmap(staging / store.USE_CHUNKS, dtype=np.float32, shape=(n, dim))
-        sentences = _reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16, shape=(int(offsets[-1]), dim))
+        files = _SecondFiles(
+            chunks=_reserved_memmap(staging / store.USE_CHUNKS, dtype=np.float32, shape=(n, dim)),
+            sentences=_reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16,
+                                       shape=(int(offsets[-1]), dim)),
+            offsets=offsets, kept={row for row, old_row in enumerate(old_rows) if old_row is not None})
         np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
-        todo: list[tuple[int, str, list[str]]] = []
-        done = 0  # chunks with their vectors, for the progress bar
+        for row, old_row in enumerate(old_rows):
+            if old_row is not None:
+                a, b = np.searchsorted(old["owner"], [old_row, old_row + 1])
+                files.chunks[row] = old["chunks"][old_row]
+                files.sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
+        return files
+
+    def _second_tasks(self, db, files: _SecondFiles, pooled: bool) -> Iterator[Task]:
+        """Blocks of chunks without second-model vectors, longest first, each with its sentences."""
+        block: list[tuple[int, str, list[str]]] = []
+        size = SECOND_BLOCK if pooled else SECOND_BLOCK_ALONE
         for row, path, text in self._chunk_texts(db, longest_first=True):
-            if old_rows[row] is not None:
-                a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
-                chunk_vecs[row] = old["chunks"][old_rows[row]]
-                sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
-                done += 1
+            if row in files.kept:
                 continue
             heading = json.loads(path)[-1]
-            todo.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
-            if len(todo) >= SECOND_BLOCK:
-                done = self._encode_second(todo, chunk_vecs, sentences, offsets, done, n)
-                todo = []
-        self._encode_second(todo, chunk_vecs, sentences, offsets, done, n)
-        chunk_vecs.flush()
-        sentences.flush()
+            block.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
+            if len(block) >= size:
+                yield self._second_task(files, block, pooled)
+                block = []
+        if block:
+            yield self._second_task(files, block, pooled)
+
+    def _second_task(self, files: _SecondFiles, block, pooled: bool) -> Task:
+        texts = [t for _, t, _ in block] + [t for _, _, ts in block for t in ts]
+        threads = 1 if pooled else second.WORKERS
+
+        def done(both) -> None:
+            files.chunks[[row for row, _, _ in block]] = both[:len(block)]
+            encoded = both[len(block):].astype(np.float16)
+            at = 0
+            for row, _, ts in block:
+                files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = encoded[at:at + len(ts)]
+                at += len(ts)
+            self._advance(len(block))
+
+        return Task("second", lambda: second.encode(texts, workers=threads), done)
+
+    def _second_finish(self, staging: Path, files: _SecondFiles) -> dict:
+        files.chunks.flush()
+        files.sentences.flush()
         with self.report.timed("ann"):
-            index, params = vectors.build(chunk_vecs)
+            index, params = vectors.build(files.chunks)
             self._write_faiss(index, staging / store.USE_INDEX)
-            index, sentence_params = vectors.build(sentences, codec="fp16")
+            index, sentence_params = vectors.build(files.sentences, codec="fp16")
             self._write_faiss(index, staging / store.USE_SENTENCE_INDEX)
-        return {"name": second.NAME, "dimension": dim, "chunks": n, "sentences": int(offsets[-1]), "index": params,
-                "sentence_index": sentence_params}
+        return {"name": second.NAME, "dimension": second.DIMENSION, "chunks": len(files.chunks),
+                "sentences": len(files.sentences), "index": params, "sentence_index": sentence_params}
 
     def _chunk_texts(self, db, longest_first: bool = False):
-        order = "length(c.text) DESC, c.row" if longest_first else "c.row"  # see _longest_first
+        order = "length(c.text) DESC, c.row" if longest_first else "c.row"  # long first: less padding
         yield from db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
                               f" ORDER BY {order}")
-
-    def _encode_second(self, todo, chunk_vecs, sentences, offsets, done: int, total: int) -> int:
-        """Encode a block of chunks and their sentences; returns how many chunks are done."""
-        if not todo:
-            return done
-        self.progress("第二向量", done, total)
-        flat = [t for _, _, ts in todo for t in ts]
-        with self.report.timed("second"):
-            both = second.encode([t for _, t, _ in todo] + flat, workers=second.WORKERS)
-            chunk_vecs[[row for row, _, _ in todo]] = both[:len(todo)]
-            encoded = both[len(todo):].astype(np.float16)
-        at = 0
-        for row, _, ts in todo:
-            sentences[offsets[row]:offsets[row] + len(ts)] = encoded[at:at + len(ts)]
-            at += len(ts)
-        self.progress("第二向量", done + len(todo), total)
-        return done + len(todo)
 
     def _old_second(self) -> dict | None:
         if self.previous is None or (self.previous.get("second") or {}).get("name") != second.NAME:

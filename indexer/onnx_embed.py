@@ -114,7 +114,7 @@ def _export(model_dir: Path, target: Path) -> None:
 
 
 class OnnxEmbedder:
-    def __init__(self, base: str, model_dir: Path):
+    def __init__(self, base: str, model_dir: Path, threads: int | None = None):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -124,7 +124,7 @@ class OnnxEmbedder:
         self.model_dir = Path(model_dir)
         self.path = ensure_onnx(self.model_dir)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 4))
+        opts.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, 4))
         opts.inter_op_num_threads = 1
         # Idle ONNX Runtime threads would spin and take the cores from everything else.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -134,6 +134,11 @@ class OnnxEmbedder:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.dimension = int(json.loads((self.model_dir / "config.json").read_text())["hidden_size"])
         self.max_seq_length = MAX_TOKENS
+
+    def single_threaded(self) -> OnnxEmbedder:
+        """The same model on a one-thread session, which several threads may call at once
+        (each call runs on its caller's thread): the build's workers share it."""
+        return OnnxEmbedder(self.name[: -len(SUFFIX)], self.model_dir, threads=1)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
