@@ -44,9 +44,11 @@ EMBED_BATCH = BATCH
 # larger calls.
 SECOND_BLOCK_ALONE = 2048
 # Blocks handed to the shared one-thread workers (indexer/workers.py): small enough that the
-# last ones leave a core idle for seconds only. m3e texts, and chunks for the second model.
+# last ones leave a core idle for seconds only. m3e texts, and chunks for the second model;
+# a small job gets smaller blocks, so that it too is spread over every worker.
 DENSE_BLOCK = 256
 SECOND_BLOCK = 256
+BLOCKS_PER_WORKER = 4
 
 Progress = Callable[[str, int, int], None]
 
@@ -143,6 +145,12 @@ class _SecondFiles:
     sentences: np.ndarray  # memory-mapped, a vector per sentence, fp16
     offsets: np.ndarray  # chunk row -> its first sentence; one more entry than chunks
     kept: set[int]  # chunk rows whose vectors came from the previous index
+
+
+def _block_size(items: int, largest: int) -> int:
+    """Blocks of at most `largest`, but enough of them to give every worker several; whole batches."""
+    per_block = -(-items // (BLOCKS_PER_WORKER * second.WORKERS))
+    return max(EMBED_BATCH, min(largest, -(-per_block // EMBED_BATCH) * EMBED_BATCH))
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -434,8 +442,9 @@ class _Builder:
             return
         embedder = self._embedder().single_threaded() if pooled else self._embedder()
         missing = self._longest_first(db, missing)
-        for i in range(0, len(missing), DENSE_BLOCK):
-            rows = [row for row, _ in missing[i:i + DENSE_BLOCK]]
+        size = _block_size(len(missing), DENSE_BLOCK)
+        for i in range(0, len(missing), size):
+            rows = [row for row, _ in missing[i:i + size]]
             texts = self._embed_texts(db, rows)
 
             def done(encoded, rows=rows) -> None:
@@ -506,7 +515,7 @@ class _Builder:
     def _second_tasks(self, db, files: _SecondFiles, pooled: bool) -> Iterator[Task]:
         """Blocks of chunks without second-model vectors, longest first, each with its sentences."""
         block: list[tuple[int, str, list[str]]] = []
-        size = SECOND_BLOCK if pooled else SECOND_BLOCK_ALONE
+        size = _block_size(len(files.offsets) - 1 - len(files.kept), SECOND_BLOCK) if pooled else SECOND_BLOCK_ALONE
         for row, path, text in self._chunk_texts(db, longest_first=True):
             if row in files.kept:
                 continue

@@ -187,3 +187,15 @@ def test_stage_time_adds_up_over_many_short_spans():
         with report.timed("words"):
             time.sleep(0.002)
     assert report.to_dict()["stages"]["words"] >= 0.19
+
+
+def test_encoder_blocks_are_whole_batches_and_spread_a_small_job_over_every_worker():
+    from indexer import second
+    from indexer.build import EMBED_BATCH, _block_size
+
+    for items in (1, 91, 440, 9_128, 69_685):
+        size = _block_size(items, 256)
+        assert size % EMBED_BATCH == 0 and EMBED_BATCH <= size <= 256
+        if items >= 256 * second.WORKERS:
+            assert -(-items // size) >= second.WORKERS
+    assert _block_size(91, 256) < 91  # a seeds-sized job is not one block on one worker
