@@ -146,6 +146,11 @@ class _SecondFiles:
     offsets: np.ndarray  # chunk row -> its first sentence; one more entry than chunks
     kept: set[int]  # chunk rows whose vectors came from the previous index
 
+    @property
+    def todo(self) -> int:
+        """Chunks still to encode."""
+        return len(self.offsets) - 1 - len(self.kept)
+
 
 def _block_size(items: int, largest: int) -> int:
     """Blocks of at most `largest`, but enough of them to give every worker several; whole batches."""
@@ -408,8 +413,7 @@ class _Builder:
         streams = [self._dense_tasks(db, dense, dense_todo, pooled)]
         if use is not None:
             streams.append(self._second_tasks(db, use, pooled))
-        second_todo = len(use.offsets) - 1 - len(use.kept) if use is not None else 0
-        self._encoding = [0, len(dense_todo) + second_todo]  # done, total: for the progress bar
+        self._encoding = [0, len(dense_todo) + (use.todo if use is not None else 0)]  # done, total: for the progress bar
         self.progress("向量化", 0, self._encoding[1])
         with self.report.timed("encode"):
             workers.run(streams, second.WORKERS if pooled else 1, self.report.stages)
@@ -491,9 +495,11 @@ class _Builder:
         n = len(needs)
         old_rows = [old["rows"].get(h) if old else None for _, h in needs]
         counts = np.zeros(n, dtype=np.int64)
+        kept: dict[int, tuple[int, int]] = {}  # chunk row -> its span in the old sentence vectors
         for row, path, text in self._chunk_texts(db):
             if old_rows[row] is not None:
                 a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
+                kept[row] = (int(a), int(b))
                 counts[row] = b - a
             else:
                 counts[row] = len(second.sentence_texts(json.loads(path)[-1], text))
@@ -503,19 +509,17 @@ class _Builder:
             chunks=_reserved_memmap(staging / store.USE_CHUNKS, dtype=np.float32, shape=(n, dim)),
             sentences=_reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16,
                                        shape=(int(offsets[-1]), dim)),
-            offsets=offsets, kept={row for row, old_row in enumerate(old_rows) if old_row is not None})
+            offsets=offsets, kept=set(kept))
         np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
-        for row, old_row in enumerate(old_rows):
-            if old_row is not None:
-                a, b = np.searchsorted(old["owner"], [old_row, old_row + 1])
-                files.chunks[row] = old["chunks"][old_row]
-                files.sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
+        for row, (a, b) in kept.items():
+            files.chunks[row] = old["chunks"][old_rows[row]]
+            files.sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
         return files
 
     def _second_tasks(self, db, files: _SecondFiles, pooled: bool) -> Iterator[Task]:
         """Blocks of chunks without second-model vectors, longest first, each with its sentences."""
         block: list[tuple[int, str, list[str]]] = []
-        size = _block_size(len(files.offsets) - 1 - len(files.kept), SECOND_BLOCK) if pooled else SECOND_BLOCK_ALONE
+        size = _block_size(files.todo, SECOND_BLOCK) if pooled else SECOND_BLOCK_ALONE
         for row, path, text in self._chunk_texts(db, longest_first=True):
             if row in files.kept:
                 continue

@@ -113,8 +113,9 @@ def _write_plain_npz(source, _, tmp):
 def encode(texts: list[str], workers: int = 1) -> np.ndarray:
     """Normalised vectors. `workers` > 1 splits a long list across threads: the model's
     matrix products release the GIL, so two one-thread workers run ≈1.6–1.9× faster on 2 cores
-    (bench/bench_onnx.py), as fast as a two-thread BLAS without its idle threads spinning. The
-    build uses it; searches, which run beside the m3e model, keep one thread."""
+    (bench/bench_onnx.py), as fast as a two-thread BLAS without its idle threads spinning. A
+    build uses it when m3e runs on torch; with ONNX both models share one-thread workers
+    (indexer/workers.py). Searches, which run beside the m3e model, keep one thread."""
     if not texts:
         return np.zeros((0, DIMENSION), dtype=np.float32)
     texts = list(texts)

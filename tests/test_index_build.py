@@ -199,3 +199,24 @@ def test_encoder_blocks_are_whole_batches_and_spread_a_small_job_over_every_work
         if items >= 256 * second.WORKERS:
             assert -(-items // size) >= second.WORKERS
     assert _block_size(91, 256) < 91  # a seeds-sized job is not one block on one worker
+
+
+def test_an_update_keeps_second_model_vectors_of_unchanged_chunks(mini_corpus, tmp_path):
+    import numpy as np
+
+    from indexer import second
+
+    if not second.available():
+        pytest.skip("second model not installed")
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    changed = sorted(mini_corpus.iterdir())[0]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n附则：本办法自发布之日起施行。\n", encoding="utf-8")
+    report = build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    assert report.reused > 0 and report.embedded > 0
+    fresh = tmp_path / "fresh"
+    build_index(mini_corpus, fresh, embedder=FakeEmbedder())
+    for name in (store.USE_CHUNKS, store.USE_SENTENCES, store.SENTENCE_CHUNK):
+        kept, new = np.load(index_dir / name).astype(np.float32), np.load(fresh / name).astype(np.float32)
+        assert kept.shape == new.shape
+        assert np.abs(kept - new).max() < 1e-3  # fp16 sentence vectors; the same texts either way
