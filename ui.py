@@ -11,19 +11,23 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from assistant.answer import Answer
 from assistant.compare import compare_sections
 from assistant.draft import check_draft, read_draft
 from assistant.export import comparison_blocks, draft_blocks, precedent_blocks, write
-from assistant.library import MAX_UPLOAD_BYTES, list_documents
+from assistant.inputs import topic_notice
+from assistant.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE, list_documents
 from assistant.llm import LLMConfig
 from assistant.precedents import find_precedents
 from assistant.render import (
@@ -38,6 +42,8 @@ from assistant.render import (
 )
 from assistant.retrieve import Filters, QueryError, clean_query, query_notice
 from assistant.service import Service
+from assistant.throttle import LoginThrottle
+from indexer import store
 from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
 
@@ -59,6 +65,8 @@ def start_service(index_dir: str | Path, corpus: Path | None = None, model: str 
     """The page's service, with its index and models already loading in the background;
     a question that arrives before they are ready waits for them."""
     service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
+    if service.local:
+        store.remove_stale_staging(service.index_dir)  # left by a server killed mid-build
     threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
     return service
 
@@ -105,6 +113,20 @@ def _filters(years, regions, docs) -> Filters:
 
 def _message(text: str) -> str:
     return f'<div class="pq-empty">{esc(text)}</div>'
+
+
+def _status(*lines: str) -> str:
+    """Status lines as text: file names and titles never become links or markup."""
+    return "".join(f'<p class="pq-status">{esc(line)}</p>' for line in lines if line)
+
+
+def count_slider(**kwargs) -> gr.Slider:
+    """A result-count slider whose value from an API caller is clamped to 1–MAX_K (the page's
+    own range is smaller), never refused with Gradio's English bounds error. (Set on the
+    instance: Gradio writes a .pyi stub beside any module that subclasses a component.)"""
+    slider = gr.Slider(**kwargs)
+    slider.preprocess = lambda payload: float(_bounded_k(payload))
+    return slider
 
 
 def _bounded_k(k) -> int:
@@ -203,39 +225,37 @@ class Page:
             return gr.update(), gr.update(), gr.update()
         return gr.Tabs(selected="docs"), gr.update(value=doc_id), self.show(doc_id, key)
 
-    def upload(self, files, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
+    def upload(self, files, same_name: str = KEEP_BOTH, progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
         if not files:
-            return ("请先选择要上传的文件。", *self.refreshed())
+            return (_status("请先选择要上传的文件。"), *self.refreshed())
         pairs = [(Path(f), Path(f).name) for f in (files if isinstance(files, list) else [files])]
+        on_conflict = REPLACE if same_name == REPLACE else KEEP_BOTH
         try:
-            saved, problems, report = self.service.upload(pairs, progress=_progress(progress))
+            uploads, report = self.service.upload(pairs, progress=_progress(progress), on_conflict=on_conflict)
         except USER_ERRORS as e:
-            return (f"上传失败：{e}", *self.refreshed())
+            return (_status(f"上传失败：{e}"), *self.refreshed())
         except Exception as e:
             log.exception("upload failed")
-            return (f"上传失败：内部错误（{type(e).__name__}）", *self.refreshed())
-        lines = []
-        if saved:
-            lines.append("已加入索引：" + "、".join(saved))
+            return (_status(f"上传失败：内部错误（{type(e).__name__}）"), *self.refreshed())
+        lines = [u.message() for u in uploads]
         if report is not None:
             lines.append(f"索引现有 {report.documents} 个文档、{report.sections} 个章节（新增 {len(report.added)}，"
                          f"更新 {len(report.changed)}，新计算向量 {report.embedded} 个）。")
-            lines += [f"跳过 {s.source}：{s.reason}" for s in report.skipped]
-        lines += problems
-        return ("\n\n".join(lines), *self.refreshed())
+            lines += [f"注意 {w.source}：{w.reason}" for w in report.warnings]
+        return (_status(*lines), *self.refreshed())
 
     def remove(self, doc_id: str, progress=gr.Progress()):  # noqa: B008
         if not doc_id:
-            return ("请选择要移除的文档。", *self.refreshed())
+            return (_status("请选择要移除的文档。"), *self.refreshed())
         try:
-            source, report = self.service.remove(doc_id, progress=_progress(progress))
+            removed, report = self.service.remove(doc_id, progress=_progress(progress))
         except USER_ERRORS as e:
-            return (f"移除失败：{e}", *self.refreshed())
+            return (_status(f"移除失败：{e}"), *self.refreshed())
         except Exception as e:
             log.exception("remove failed")
-            return (f"移除失败：内部错误（{type(e).__name__}）", *self.refreshed())
-        return (f"已从索引移除：{source}（文件已移到文档文件夹的 .removed/ 中）。索引现有 {report.documents} 个文档。",
-                *self.refreshed())
+            return (_status(f"移除失败：内部错误（{type(e).__name__}）"), *self.refreshed())
+        return (_status(f"已从索引移除：{removed.source}（文件已移到文档文件夹的 .removed/{removed.stored}，可以恢复）。"
+                        f"索引现有 {report.documents} 个文档。"), *self.refreshed())
 
 
 class Drafting:
@@ -250,13 +270,14 @@ class Drafting:
                 raise QueryError("请输入主题或粘贴一段草稿，例如：党建品牌创建")
             ps = find_precedents(self.service.answerer(), text, _filters(years, regions, []))
         except USER_ERRORS as e:
-            return str(e), _message(str(e)), [], gr.update(choices=[]), gr.update(choices=[])
+            return _status(str(e)), _message(str(e)), [], gr.update(choices=[]), gr.update(choices=[])
         except Exception as e:
-            return "出错了", _unexpected(e), [], gr.update(choices=[]), gr.update(choices=[])
+            return _status("出错了"), _unexpected(e), [], gr.update(choices=[]), gr.update(choices=[])
         choices = [(f"{r.year or ''} {r.region} › {r.section_path[-1]}", r.section_id) for r in ps.sections()]
         rows = [[t.value, t.counts, t.citation] for t in ps.targets]
         first, second = default_pair(ps)
-        return (ps.coverage_line(), precedents_html(ps), rows, gr.update(choices=choices, value=first),
+        return (_status(topic_notice(text), ps.coverage_line()), precedents_html(ps), rows,
+                gr.update(choices=choices, value=first),
                 gr.update(choices=choices, value=second))
 
     def compare(self, first: str, second: str) -> str:
@@ -289,10 +310,10 @@ class Drafting:
                 blocks += comparison_blocks(compare_sections(self.service.engine, first, second))
             return str(write(blocks, _export_path("先例", fmt))), ""
         except USER_ERRORS as e:
-            return None, str(e)
+            return None, _status(str(e))
         except Exception as e:
             log.exception("export failed")
-            return None, f"导出失败：内部错误（{type(e).__name__}）"
+            return None, _status(f"导出失败：内部错误（{type(e).__name__}）")
 
     def export_draft(self, text: str, file, fmt: str):
         try:
@@ -301,10 +322,10 @@ class Drafting:
             report = check_draft(self.service.answerer(), text or "")
             return str(write(draft_blocks(report), _export_path("草稿检查", fmt))), ""
         except USER_ERRORS as e:
-            return None, str(e)
+            return None, _status(str(e))
         except Exception as e:
             log.exception("export failed")
-            return None, f"导出失败：内部错误（{type(e).__name__}）"
+            return None, _status(f"导出失败：内部错误（{type(e).__name__}）")
 
 
 def default_pair(ps) -> tuple[str | None, str | None]:
@@ -367,7 +388,7 @@ def build_app(service: Service) -> gr.Blocks:
             with gr.Tab("检索", id="search"):
                 with gr.Row():
                     query = gr.Textbox(label="关键词或问题", scale=5)
-                    k = gr.Slider(1, 20, value=5, step=1, label="结果数", scale=2)
+                    k = count_slider(minimum=1, maximum=20, value=5, step=1, label="结果数", scale=2)
                     search_btn = gr.Button("检索", scale=1)
                 results = gr.HTML()
             with gr.Tab("先例", id="precedents"):
@@ -378,7 +399,7 @@ def build_app(service: Service) -> gr.Blocks:
                 with gr.Row():
                     p_year = gr.Dropdown(choices=years, multiselect=True, label="年份")
                     p_region = gr.Dropdown(choices=regions, multiselect=True, label="地区")
-                coverage = gr.Markdown()
+                coverage = gr.HTML()
                 p_html = gr.HTML(elem_id="pq-precedents")
                 p_targets = gr.Dataframe(headers=TARGET_HEADERS, value=[], interactive=False, wrap=True,
                                          label="目标与指标")
@@ -391,7 +412,7 @@ def build_app(service: Service) -> gr.Blocks:
                     fmt = gr.Radio(["docx", "md"], value="docx", label="导出格式")
                     exp_btn = gr.Button("导出先例与对比")
                     exp_file = gr.File(label="导出文件", interactive=False)
-                exp_msg = gr.Markdown()
+                exp_msg = gr.HTML()
                 with gr.Accordion("草稿检查", open=False):
                     draft_box = gr.Textbox(label="粘贴整份草稿", lines=8)
                     draft_file = gr.File(label="或上传草稿（.txt、.md、.docx、.pdf …）", file_types=sorted(SUPPORTED_SUFFIXES),
@@ -401,7 +422,7 @@ def build_app(service: Service) -> gr.Blocks:
                         draft_exp = gr.Button("导出检查结果")
                         draft_out = gr.File(label="导出文件", interactive=False)
                     draft_html_out = gr.HTML(elem_id="pq-draft")
-                    draft_msg = gr.Markdown()
+                    draft_msg = gr.HTML()
             with gr.Tab("文档", id="docs"):
                 docs_table = gr.Dataframe(value=page.table(), headers=DOC_HEADERS, interactive=False,
                                           wrap=True, label="已索引的文档（点击一行查看）")
@@ -414,11 +435,13 @@ def build_app(service: Service) -> gr.Blocks:
                     uploads = gr.File(label=f"上传文件（{'、'.join(allowed)}，单个不超过 "
                                       f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB）",
                                       file_count="multiple", file_types=allowed, type="filepath")
+                    same_name = gr.Radio([("保留两者（新文件改名保存）", KEEP_BOTH), ("替换（原文件移到 .removed/，可恢复）", REPLACE)],
+                                         value=KEEP_BOTH, label="已有同名文件时")
                     upload_btn = gr.Button("上传并加入索引")
                     with gr.Row():
                         remove_pick = gr.Dropdown(choices=titles, label="要移除的文档", scale=4)
                         remove_btn = gr.Button("从索引移除", variant="stop", scale=1)
-                    status = gr.Markdown()
+                    status = gr.HTML()
 
         ask_inputs = [question, f_year, f_region, f_doc]
         # ask, search, precedents and draft check share one pool of ASK_CONCURRENCY workers
@@ -431,7 +454,7 @@ def build_app(service: Service) -> gr.Blocks:
         doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document")
         docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False)
         refreshed = [docs_table, f_year, f_region, f_doc, doc_pick, remove_pick]
-        upload_btn.click(page.upload, uploads, [status, *refreshed], api_name="upload", concurrency_limit=1,
+        upload_btn.click(page.upload, [uploads, same_name], [status, *refreshed], api_name="upload", concurrency_limit=1,
                          concurrency_id="build")
         remove_btn.click(page.remove, remove_pick, [status, *refreshed], api_name="remove", concurrency_limit=1,
                          concurrency_id="build")
@@ -468,7 +491,19 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 7860, mode
     app = build_app(service or start_service(index_dir, corpus, model))
     gc.freeze()  # what start-up made stays: keep it out of every later collection
     gc.enable()
+    _stop_on_sigterm()
     launch(app, host, port, auth=login, share=share)
+
+
+def _stop_on_sigterm() -> None:
+    """`systemctl stop` (SIGTERM) stops the server as Ctrl-C does: Gradio closes, and a build
+    under way removes its staging folder on the way out (indexer.store)."""
+    def stop(signum, frame):
+        store.request_stop()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
@@ -495,10 +530,15 @@ class LoginGate:
     SHELL_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
     _EMBEDDED = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.S)
 
+    LOGIN = {"/login", "/login/"}
+    throttle = LoginThrottle()  # one per process: every app served shares the counts
+
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path") in self.LOGIN:
+            return await self._login(scope, receive, send)
         if scope["type"] not in ("http", "websocket") or self._logged_in(scope):
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
@@ -518,6 +558,42 @@ class LoginGate:
                 await send(message)
 
         await self.app(scope, receive, collect)
+
+    async def _login(self, scope, receive, send) -> None:
+        """A login attempt: refused at once while its name or address must wait; otherwise
+        passed to Gradio, and a failure counted and logged."""
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False) and len(body) < 64 * 1024
+        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()
+        address = (scope.get("client") or ("?", 0))[0]
+        wait = self.throttle.wait(user, address)
+        if wait > 0:
+            log.warning("登录被限制：用户 %r，地址 %s，还需等待 %.0f 秒", user, address, wait)
+            response = JSONResponse({"detail": f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试"}, status_code=429,
+                                    headers={"Retry-After": str(math.ceil(wait))})
+            return await response(scope, receive, send)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                if message["status"] == 200:
+                    self.throttle.succeeded(user, address)
+                else:
+                    failures = self.throttle.failed(user, address)
+                    log.warning("登录失败：用户 %r，地址 %s（连续第 %d 次）", user, address, failures)
+            await send(message)
+
+        await self.app(scope, replay, watch)
 
     @staticmethod
     def _logged_in(scope) -> bool:
@@ -549,8 +625,11 @@ class LoginGate:
 
 def main(argv: list[str] | None = None, service: Service | None = None) -> int:
     args = parse_args(argv)
-    serve(args.index, args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
-          args.auth, args.share, service=service)
+    try:
+        serve(args.index, args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
+              args.auth, args.share, service=service)
+    except KeyboardInterrupt:  # stopped before the page was up
+        return 130
     return 0
 
 

@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.errors import PolicyQAError
+from indexer.errors import PolicyQAError, os_reason
 
+from .arguments import ChineseParser
+from .inputs import MAX_BATCH_BYTES, MAX_BATCH_LINES, topic_notice
 from .retrieve import Filters, QueryError, SearchResult, clean_query, query_notice
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "corpus"
+MAX_K = 200  # results per query: the candidates fetched grow with it
 
 
 class UserError(PolicyQAError):
@@ -79,7 +82,8 @@ def cmd_index(args) -> int:
     if not is_local(args.index):
         raise UserError(f"policyqa index 只能建立本地索引文件夹；{args.index} 由其搜索引擎自己建立")
     report = build_index(corpus, Path(args.index), model=args.model, rebuild=args.rebuild,
-                         progress=None if args.json else _progress_printer())
+                         progress=None if args.json else _progress_printer(),
+                         allow_shrink=args.allow_shrink, follow_links=args.follow_links)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -105,6 +109,10 @@ def _format_report(r: BuildReport) -> str:
         lines.append(f"  跳过 {len(r.skipped)} 个文件：")
         for s in r.skipped:
             lines.append(f"    {s.source}：{s.reason}")
+    if r.warnings:
+        lines.append(f"  请检查 {len(r.warnings)} 个文件：")
+        for w in r.warnings:
+            lines.append(f"    {w.source}：{w.reason}")
     return "\n".join(lines)
 
 
@@ -181,14 +189,21 @@ def read_batch(path: Path) -> list[tuple[int, str | None, str | None]]:
     """(line number, question, error) for each non-blank line of a batch file.
 
     A file whose first line is a JSON object is read as JSONL: every line must be an object
-    with a `question`. Otherwise every line is a query."""
+    with a `question`. Otherwise every line is a query. The file's size and number of lines
+    are checked before anything is searched; a long line is searched by its beginning."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BATCH_BYTES:
+            raise UserError(f"批量查询文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_BATCH_BYTES // 1024 // 1024} MB）：请拆分")
         data = path.read_bytes()
     except OSError as e:
-        raise UserError(f"无法读取批量查询文件 {path}：{e.strerror or e}") from e
+        raise UserError(f"无法读取批量查询文件 {path}：{os_reason(e)}") from e
+    lines = data.split(b"\n")
+    if sum(1 for raw in lines if raw.strip()) > MAX_BATCH_LINES:
+        raise UserError(f"批量查询文件的查询超过 {MAX_BATCH_LINES} 行：请拆分")
     items = []
     jsonl = None
-    for n, raw in enumerate(data.split(b"\n"), start=1):
+    for n, raw in enumerate(lines, start=1):
         try:
             line = raw.decode("utf-8").lstrip("\ufeff").strip()
         except UnicodeDecodeError:
@@ -221,7 +236,11 @@ def _search_batch(args) -> int:
     searcher = _searcher(args)
     filters = _filters(args)
     answered = 0
-    for line, question, error in items:
+    for line, raw, error in items:
+        question = clean_query(raw) if raw is not None else None  # a 55 MB line is never echoed whole
+        notice = query_notice(raw) if raw is not None else ""
+        if notice:
+            print(f"第 {line} 行：{notice}", file=sys.stderr)
         if error is None:
             try:
                 results = searcher.search(question, k=args.k, filters=filters)
@@ -234,7 +253,7 @@ def _search_batch(args) -> int:
             continue
         answered += 1
         if args.json:
-            _print_json({"line": line, **search_json(question, results)})
+            _print_json({"line": line, **search_json(question, results), **({"notice": notice} if notice else {})})
         else:
             print(f"# {question}\n{format_results(question, results)}\n")
     return 0 if answered else 1
@@ -324,6 +343,9 @@ def _topic(args) -> str:
     text = (text or "").strip()
     if not text:
         raise UserError("请给出主题或段落，例如：policyqa precedents 党建品牌创建")
+    notice = topic_notice(text)
+    if notice:
+        print(f"注意：{notice}", file=sys.stderr)
     return text
 
 
@@ -392,8 +414,8 @@ def cmd_serve(args) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="policyqa", description="中文政策文件的语义检索与问答")
-    sub = p.add_subparsers(dest="command", metavar="命令")
+    p = ChineseParser(prog="policyqa", description="中文政策文件的语义检索与问答")
+    sub = p.add_subparsers(dest="command", metavar="命令", title="命令")
 
     def common(sp):
         sp.add_argument("--index", default=_env("POLICYQA_INDEX", DEFAULT_INDEX),
@@ -406,7 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("index", help="建立或更新索引")
     sp.add_argument("corpus", nargs="?", help="文档文件夹（默认 $POLICYQA_CORPUS 或 ./corpus）")
     common(sp)
-    sp.add_argument("--rebuild", action="store_true", help="全部重建")
+    sp.add_argument("--rebuild", action="store_true", help="全部重建（不复用旧索引的任何向量）")
+    sp.add_argument("--allow-shrink", action="store_true",
+                    help="允许一次删去索引中一半以上的文档（默认拒绝，以防指错文档文件夹）")
+    sp.add_argument("--follow-links", action="store_true", help="也读取指向文档文件夹之外的符号链接（默认跳过）")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出摘要")
     sp.set_defaults(func=cmd_index)
 
@@ -481,17 +506,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
-        parser.error("-k 必须大于 0")
     try:
-        return args.func(args)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        k = getattr(args, "k", 1)
+        if k is not None and not 1 <= k <= MAX_K:
+            raise UserError(f"结果数 -k 应在 1 到 {MAX_K} 之间（收到 {k}）")
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is reported here, inside the handlers below
+        return code
     except PolicyQAError as e:
         print(f"错误：{e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # the reader went away (`policyqa search … | head -1`): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)

@@ -19,6 +19,7 @@ from indexer.parse import parse_text
 
 from .answer import Answerer
 from .compare import SectionInfo, section_info
+from .inputs import check_draft_items, check_draft_size
 from .precedents import DocRef
 from .retrieve import Filters, SearchResult
 
@@ -79,9 +80,10 @@ def draft_items(text: str) -> tuple[str, str, str, list[DraftItem]]:
 
 def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -> DraftReport:
     searcher = answerer.searcher
-    title, region, doc_type, items = draft_items(text)
+    title, region, doc_type, items = draft_items(check_draft_size(text))
     if not items:
         raise DraftError("草稿中没有可识别的条目")
+    check_draft_items(len(items))
     for item in items:
         item.precedents = searcher.search(item.text, k=PRECEDENTS_PER_ITEM, filters=filters)
     item_vectors = searcher.encode([it.text for it in items])

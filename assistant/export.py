@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.errors import PolicyQAError
+from indexer.errors import PolicyQAError, os_reason
 
 from .compare import Comparison, SectionInfo
 from .draft import DraftReport
@@ -123,7 +123,8 @@ def to_markdown(blocks: list[Block]) -> str:
     return "\n".join(out)
 
 
-def to_docx(blocks: list[Block], path: Path) -> None:
+def to_docx(blocks: list[Block], path) -> None:
+    """Write a .docx to a path or a binary file object."""
     try:
         from docx import Document
         from docx.enum.text import WD_COLOR_INDEX
@@ -161,20 +162,38 @@ def to_docx(blocks: list[Block], path: Path) -> None:
             for i, row in enumerate(b.rows):
                 for j, cell in enumerate(row):
                     table.cell(i, j).text = cell
-    doc.save(str(path))
+    doc.save(path if hasattr(path, "write") else str(path))
 
 
 def write(blocks: list[Block], path: Path) -> Path:
+    """Write the export whole or not at all: it is made in memory and written to a hidden file
+    beside the target, renamed into place only once complete (a full disk leaves no empty file).
+    The folder must exist: a mistyped path is not silently created."""
+    import io
+    import os
+    import secrets
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".md", ".docx"):
         raise ExportError(f"导出文件须以 .md 或 .docx 结尾：{path}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"导出文件夹不存在：{folder}（请先建立它，或换一个位置）")
+    if suffix == ".md":
+        data = to_markdown(blocks).encode("utf-8")
+    else:
+        buffer = io.BytesIO()
+        to_docx(blocks, buffer)
+        data = buffer.getvalue()
+    partial = folder / f".{path.name}.{secrets.token_hex(4)}.part"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".md":
-            path.write_text(to_markdown(blocks), encoding="utf-8")
-        else:
-            to_docx(blocks, path)
+        with open(partial, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
     except OSError as e:
-        raise ExportError(f"无法写入 {path}：{e.strerror or e}") from e
+        partial.unlink(missing_ok=True)
+        raise ExportError(f"无法写入 {path}：{os_reason(e)}") from e
     return path

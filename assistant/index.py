@@ -85,47 +85,96 @@ class PolicyIndex:
 
 
 def load_index(path: Path, model: str | None = None) -> PolicyIndex:
-    """Load and check an index; IndexProblem subclasses say what is wrong and what to run."""
+    """Load and check an index; IndexProblem subclasses say what is wrong and what to run.
+
+    What can be checked cheaply is checked here, so damage that keeps a file's size (NaN
+    vectors, a garbage sentence map) is refused with the rebuild command instead of giving
+    wrong results: shapes against the counts, sentence rows ascending and in range, and a
+    sample of every vector file finite and of unit length at most.
+    """
     path = Path(path)
     manifest = store.read_manifest(path)
     store.check_model(path, manifest, model)
     store.check_files(path, manifest)
+    hint = store.rebuild_hint(path, manifest.get("corpus"))
     db = store.Store(path / store.DB)
     try:
-        dense = _load_faiss(path / store.DENSE)
-        bm25 = load_postings(path / store.BM25_DIR)
-        chunk_doc, chunk_section = db.chunk_rows()
-        documents = db.documents()
-        sections = db.sections()
-    except IndexDamaged:
+        index = _load_parts(path, manifest, db, hint)
+    except BaseException:
         db.close()
         raise
-    except Exception as e:
-        db.close()
-        raise IndexDamaged(f"索引 {path} 已损坏（{type(e).__name__}: {e}）。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}") from e
-    expected = manifest.get("counts", {}).get("chunks")
-    if dense.ntotal != len(chunk_doc) or (expected is not None and expected != len(chunk_doc)):
-        db.close()
-        raise IndexDamaged(f"索引 {path} 的向量数与文本块数不一致。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}")
-    index = PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
+    return index
+
+
+def _damaged(path: Path, name: str, hint: str, what: str = "已损坏，无法读取") -> IndexDamaged:
+    return IndexDamaged(f"索引文件 {path / name} {what}。请重建：{hint}")
+
+
+def _part(path: Path, name: str, hint: str, load):
+    """Load one file of the index; any failure names the file and the rebuild command."""
     try:
-        index.vectors = np.load(path / store.VECTORS, mmap_mode="r")
-        vectors.configure(dense, index.dense_params)
-        if manifest.get("second"):
-            index.use_chunks = np.load(path / store.USE_CHUNKS, mmap_mode="r")
-            index.use_sentences = np.load(path / store.USE_SENTENCES, mmap_mode="r")
-            index.sentence_chunk = np.load(path / store.SENTENCE_CHUNK)
-            index.use_index = _load_faiss(path / store.USE_INDEX)
-            vectors.configure(index.use_index, index.use_params)
-            if (path / store.USE_SENTENCE_INDEX).exists():
-                index.sentence_index = _load_faiss(path / store.USE_SENTENCE_INDEX)
-                vectors.configure(index.sentence_index, index.sentence_params)
-    except (OSError, ValueError) as e:
-        db.close()
-        raise IndexDamaged(f"索引 {path} 的向量文件已损坏（{e}）。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}") from e
-    if len(index.vectors) != len(chunk_doc) or (index.use_chunks is not None and len(index.use_chunks) != len(chunk_doc)):
-        db.close()
-        raise IndexDamaged(f"索引 {path} 的向量数与文本块数不一致。请重建：{store.rebuild_hint(path, manifest.get('corpus'))}")
+        return load()
+    except IndexDamaged:
+        raise
+    except Exception as e:
+        raise _damaged(path, name, hint) from e
+
+
+def _load_parts(path: Path, manifest: dict, db: store.Store, hint: str) -> PolicyIndex:
+    dense = _part(path, store.DENSE, hint, lambda: _load_faiss(path / store.DENSE))
+    bm25 = _part(path, store.BM25_DIR, hint, lambda: load_postings(path / store.BM25_DIR))
+    chunk_doc, chunk_section = _part(path, store.DB, hint, db.chunk_rows)
+    documents = _part(path, store.DB, hint, db.documents)
+    sections = _part(path, store.DB, hint, db.sections)
+    n = len(chunk_doc)
+    if dense.ntotal != n or manifest["counts"].get("chunks", n) != n:
+        raise _damaged(path, store.DENSE, hint, "的向量数与文本块数不一致")
+    index = PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
+    dim = manifest["model"].get("dimension") or dense.d
+    index.vectors = _vectors(path, store.VECTORS, hint, (n, dim))
+    _part(path, store.DENSE, hint, lambda: vectors.configure(dense, index.dense_params))
+    if manifest.get("second"):
+        use_dim = manifest["second"].get("dimension")
+        index.use_chunks = _vectors(path, store.USE_CHUNKS, hint, (n, use_dim))
+        index.use_sentences = _vectors(path, store.USE_SENTENCES, hint, (None, use_dim))
+        index.sentence_chunk = _sentence_map(path, hint, n, len(index.use_sentences))
+        index.use_index = _faiss_of(path, store.USE_INDEX, hint, n, index.use_params)
+        if (path / store.USE_SENTENCE_INDEX).exists():
+            index.sentence_index = _faiss_of(path, store.USE_SENTENCE_INDEX, hint, len(index.use_sentences),
+                                             index.sentence_params)
+    return index
+
+
+def _vectors(path: Path, name: str, hint: str, shape: tuple[int | None, int | None]) -> np.ndarray:
+    """A memory-mapped vector file of the expected shape whose sampled rows are finite and of
+    length at most 1 (the models' vectors are normalised)."""
+    array = _part(path, name, hint, lambda: np.load(path / name, mmap_mode="r", allow_pickle=False))
+    if array.ndim != 2 or any(want is not None and got != want for got, want in zip(array.shape, shape)):
+        raise _damaged(path, name, hint, f"的形状 {tuple(array.shape)} 与索引不符")
+    if len(array):
+        sample = np.asarray(array[np.unique(np.linspace(0, len(array) - 1, num=min(len(array), 512)).astype(np.int64))],
+                            dtype=np.float32)
+        norms = np.linalg.norm(sample, axis=1)
+        if not np.isfinite(sample).all() or (norms > 1.01).any():
+            raise _damaged(path, name, hint, "中有无效的向量（非数值或长度不对）")
+    return array
+
+
+def _sentence_map(path: Path, hint: str, chunks: int, sentences: int) -> np.ndarray:
+    owner = _part(path, store.SENTENCE_CHUNK, hint,
+                  lambda: np.load(path / store.SENTENCE_CHUNK, allow_pickle=False))
+    if owner.ndim != 1 or len(owner) != sentences or owner.dtype.kind not in "iu":
+        raise _damaged(path, store.SENTENCE_CHUNK, hint, "与句向量的行数或类型不符")
+    if len(owner) and (int(owner.min()) < 0 or int(owner.max()) >= chunks or (np.diff(owner) < 0).any()):
+        raise _damaged(path, store.SENTENCE_CHUNK, hint, "中的文本块编号无效")
+    return owner
+
+
+def _faiss_of(path: Path, name: str, hint: str, rows: int, params: dict):
+    index = _part(path, name, hint, lambda: _load_faiss(path / name))
+    if index.ntotal != rows:
+        raise _damaged(path, name, hint, "的向量数与索引不符")
+    _part(path, name, hint, lambda: vectors.configure(index, params))
     return index
 
 
@@ -136,4 +185,3 @@ def _load_faiss(path: Path):
     # whole index (25 s at a million chunks) and processes serving one index share the pages.
     # Builds never rewrite a file in place (they swap in a new directory), so the mapping stays valid.
     return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from indexer.tokenize import tokenize
 
 from .answer import Answerer
+from .inputs import shorten_topic
 from .retrieve import Filters, SearchResult
 from .targets import Target, find_targets
 
@@ -102,7 +103,7 @@ def similar_text(a: str, b: str) -> float:
 
 def find_precedents(answerer: Answerer, text: str, filters: Filters | None = None) -> PrecedentSet:
     searcher = answerer.searcher
-    text = (text or "").strip()
+    text = shorten_topic(text).strip()
     k = min(MAX_CANDIDATE_SECTIONS, max(1, int(searcher.manifest.get("counts", {}).get("sections", MAX_CANDIDATE_SECTIONS))))
     results = searcher.search(text, k=k, filters=filters)
     terms = set(tokenize(text))

@@ -22,17 +22,15 @@ from indexer import second, vectors
 from indexer.chinese import to_simplified
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
-from indexer.store import DocumentRow, SectionRow
+from indexer.store import DocumentRow, IndexDamaged, SectionRow, rebuild_hint
 from indexer.tokenize import tokenize
 
 from .expand import Expansion, Thesaurus, numeral_expansions
 from .index import PolicyIndex
+from .inputs import MAX_QUERY_CHARS, head
 from .reference import referenced_sections
 
 MIN_CANDIDATES = 200
-# Longer queries (a pasted page) are searched by their beginning: every word of a query costs
-# a pass over the BM25 index, and the models read 512 tokens at most anyway.
-MAX_QUERY_CHARS = 1000
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 # Above this many sentences, sentences only re-score candidates instead of proposing them.
 SENTENCE_SEARCH_LIMIT = 300_000
@@ -42,15 +40,23 @@ class QueryError(PolicyQAError, ValueError):
     """A query that cannot be searched; the message is for users."""
 
 
+def _cleaned(text: str) -> str:
+    return " ".join(_INVISIBLE.sub(" ", text).split())
+
+
 def clean_query(query: str | None) -> str:
     """A query as it is searched: control and direction characters out, runs of space as one,
-    at most MAX_QUERY_CHARS."""
-    return " ".join(_INVISIBLE.sub(" ", query or "").split())[:MAX_QUERY_CHARS]
+    at most MAX_QUERY_CHARS. Longer queries (a pasted page) are searched by their beginning:
+    every word costs a pass over the BM25 index, and the models read 512 tokens at most.
+    Only the beginning of a huge input is ever looked at."""
+    return _cleaned(head(query, MAX_QUERY_CHARS))[:MAX_QUERY_CHARS]
 
 
 def query_notice(query: str | None) -> str:
     """What users should know about how their query was taken, or ''."""
-    if len(" ".join((query or "").split())) > MAX_QUERY_CHARS:
+    text = query or ""
+    if len(text) > MAX_QUERY_CHARS and (len(text) > len(head(text, MAX_QUERY_CHARS))
+                                        or len(_cleaned(text)) > MAX_QUERY_CHARS):
         return f"查询超过 {MAX_QUERY_CHARS} 字，只按前 {MAX_QUERY_CHARS} 字检索。"
     return ""
 
@@ -274,7 +280,11 @@ class Searcher:
             return []
         plan = self.plan(query)
         rows, signals = self.signals(plan, max(MIN_CANDIDATES, 20 * k), mask)
-        fused = dict(zip(rows.tolist(), self.fusion.combine(signals).tolist()))
+        combined = self.fusion.combine(signals)
+        if not np.isfinite(combined).all():  # vectors damaged in place, past the checks on load
+            raise IndexDamaged(f"索引 {self.index.path} 中有无效的向量（非数值）。"
+                               f"请重建：{rebuild_hint(self.index.path, self.manifest.get('corpus'))}")
+        fused = dict(zip(rows.tolist(), combined.tolist()))
         self._put_cited_first(query, fused, allowed)
         return self._results(fused, rows, signals, k, plan)
 

@@ -5,6 +5,7 @@ uploads and removals go through here."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from . import engine as engines
 from .answer import Answer, Answerer
 from .engine import SearchEngine
 from .index import load_index
-from .library import LibraryError, add_files, remove_source
+from .library import KEEP_BOTH, LibraryError, RemovedFile, Upload, add_files, remove_source, restore_removed
 from .llm import LLMConfig
 from .retrieve import Filters, Searcher, SearchResult
 
@@ -106,13 +107,19 @@ class Service:
 
     @property
     def corpus(self) -> Path | None:
+        """The corpus folder: as given, else the one the index was built from. Indexes of
+        earlier versions recorded it relative to where the build ran; that is taken relative
+        to the index's own folder (where `make run` builds), never to this process's."""
         if self._corpus is not None:
             return self._corpus
         try:
             corpus = store.read_manifest(self.index_dir).get("corpus")
         except store.IndexProblem:
             return None
-        return Path(corpus) if corpus else None
+        if not corpus:
+            return None
+        path = Path(corpus)
+        return path if path.is_absolute() else Path(os.path.realpath(self.index_dir)).parent / path
 
     # -- questions ---------------------------------------------------------------------
 
@@ -136,24 +143,41 @@ class Service:
             raise LibraryError("不知道文档文件夹在哪里：请用 --corpus 指定")
         return corpus
 
-    def reindex(self, progress: Progress | None = None) -> BuildReport:
+    def reindex(self, progress: Progress | None = None, removing: frozenset[str] = frozenset()) -> BuildReport:
         corpus = self._corpus_or_error()
         model = self.engine.model_name if store.exists(self.index_dir) else (self.model or None)
         embedder = self.embedder(model) if model else None
         return build_index(corpus, self.index_dir, model=model, embedder=embedder,
-                           progress=progress)
+                           progress=progress, removing=removing)
 
-    def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None):
-        saved, problems = add_files(self._corpus_or_error(), files)
-        report = self.reindex(progress) if saved else None
+    def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None,
+               on_conflict: str = KEEP_BOTH) -> tuple[list[Upload], BuildReport | None]:
+        """Add files to the corpus (each checked first, none overwriting another) and index them.
+        A file the build still skips is taken out of the corpus again and reported."""
+        corpus = self._corpus_or_error()
+        uploads = add_files(corpus, files, on_conflict)
+        report = self.reindex(progress) if any(u.saved for u in uploads) else None
+        if report is not None:
+            reasons = {s.source: s.reason for s in report.skipped}
+            for u in uploads:
+                if u.saved and u.saved_as in reasons:
+                    remove_source(corpus, u.saved_as, reason="上传后无法建立索引")
+                    u.action, u.reason, u.saved_as = "refused", reasons[u.saved_as], ""
         self.searcher()
-        return saved, problems, report
+        return uploads, report
 
-    def remove(self, doc_id: str, progress: Progress | None = None) -> tuple[str, BuildReport]:
+    def remove(self, doc_id: str, progress: Progress | None = None, user: str = "") -> tuple[RemovedFile, BuildReport]:
         doc = self.engine.document(doc_id)
         if doc is None:
             raise LibraryError("索引中没有这个文档")
-        remove_source(self._corpus_or_error(), doc.source)
+        removed = remove_source(self._corpus_or_error(), doc.source, reason="从网页移除", user=user)
+        report = self.reindex(progress, removing=frozenset({doc.source}))
+        self.searcher()
+        return removed, report
+
+    def restore(self, stored: str, progress: Progress | None = None) -> tuple[str, BuildReport]:
+        """Put a removed file back into the corpus and index it again."""
+        source = restore_removed(self._corpus_or_error(), stored)
         report = self.reindex(progress)
         self.searcher()
-        return doc.source, report
+        return source, report

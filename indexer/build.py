@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -23,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import second, store, vectors, workers
+from . import limits, second, store, vectors, workers
 from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .embed import BATCH, DEFAULT_MODEL, Embedder, load_embedder
-from .errors import PolicyQAError
+from .errors import PolicyQAError, os_reason
 from .parse import parse_text
 from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
 from .records import ParsedDocument
@@ -57,6 +56,10 @@ class BuildError(PolicyQAError):
     """The build could not produce an index; the previous one is untouched."""
 
 
+class BuildStopped(BuildError):
+    """The process is stopping (a server shut down mid-build)."""
+
+
 @dataclass
 class BuildReport:
     index_dir: str
@@ -77,6 +80,7 @@ class BuildReport:
     # seconds: parse, store, words, encode (wall), embed and second (worker-seconds: the two
     # models run side by side inside encode), ann, bm25
     stages: dict[str, float] = field(default_factory=dict)
+    warnings: list[SkippedFile] = field(default_factory=list)  # indexed, but a person should know
 
     @contextmanager
     def timed(self, stage: str):
@@ -88,9 +92,10 @@ class BuildReport:
             self.stages[stage] = self.stages.get(stage, 0.0) + time.monotonic() - started
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "skipped"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("skipped", "warnings")}
         d["stages"] = {k: round(v, 2) for k, v in self.stages.items()}
         d["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
+        d["warnings"] = [{"source": s.source, "warning": s.reason} for s in self.warnings]
         return d
 
 
@@ -102,7 +107,7 @@ _FAISS_WRITE_REASONS = (("No space left", "磁盘已满"), ("Read-only", "只读
 def write_problem(e: BaseException) -> str:
     """What a failed write says to users when the disk is full, read-only or not ours; else ''."""
     if isinstance(e, OSError) and store.is_disk_error(e):
-        return e.strerror or str(e)
+        return os_reason(e)
     if isinstance(e, sqlite3.OperationalError) and any(w in str(e) for w in ("full", "readonly", "unable to open")):
         return str(e)
     return ""
@@ -171,18 +176,33 @@ def build_index(
     progress: Progress | None = None,
     max_chars: int = MAX_CHARS,
     overlap: int = OVERLAP,
+    allow_shrink: bool = False,
+    removing: set[str] | frozenset[str] = frozenset(),
+    follow_links: bool = False,
 ) -> BuildReport:
+    """Build or update the index at `index_dir` from the files under `corpus`.
+
+    `rebuild` recomputes everything from the documents, reusing nothing of the old index.
+    A build that would drop more than half of the indexed documents (a wrong corpus folder)
+    is refused unless `allow_shrink`; `removing` names the files the caller is taking out on
+    purpose, which do not count. `follow_links` also reads links that lead out of the corpus.
+    """
     started = time.monotonic()
-    corpus, index_dir = Path(corpus), Path(index_dir)
+    shown = str(index_dir)
+    corpus = Path(os.path.abspath(corpus))
+    index_dir = Path(os.path.realpath(index_dir))  # a link to the index: swap and lock where it points
     progress = progress or _noop
     model = embedder.name if embedder else (model or DEFAULT_MODEL)
     if not corpus.is_dir():
         raise BuildError(f"找不到文档文件夹：{corpus}")
-    report = BuildReport(str(index_dir), model=model)
+    report = BuildReport(shown, model=model)
     with _writable(index_dir), store.build_lock(index_dir):
-        files, skipped = discover(corpus)
+        store.recover_interrupted_swap(index_dir)
+        files, skipped = discover(corpus, follow_links=follow_links)
         report.skipped = list(skipped)
         old = _previous(index_dir)
+        if old is not None and not allow_shrink:
+            _refuse_shrink(old, files, removing, corpus, shown)
         settings = _settings(model, max_chars, overlap)
         same_settings = old is not None and old.get("settings") == settings and not rebuild
         if same_settings and _unchanged(old, files, skipped):
@@ -190,13 +210,27 @@ def build_index(
             _fill_counts(report, old)
             report.unchanged = len(files)
             report.skipped = [SkippedFile(s["source"], s["reason"]) for s in old.get("skipped", [])]
+            report.warnings = [SkippedFile(source, v["warning"]) for source, v in old.get("files", {}).items()
+                               if v.get("warning")]
             report.seconds = time.monotonic() - started
             return report
         builder = _Builder(corpus, index_dir, old if same_settings else None, old, settings, model,
-                           embedder, progress, max_chars, overlap, report)
+                           embedder, progress, max_chars, overlap, report, reuse_vectors=not rebuild)
         builder.run(files)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _refuse_shrink(old: dict, files: list[CorpusFile], removing, corpus: Path, shown: str) -> None:
+    """A rebuild from the wrong folder must not silently empty the index."""
+    indexed = set(old.get("files", {}))
+    gone = sorted(indexed - {f.source for f in files} - set(removing))
+    if gone and 2 * len(gone) > len(indexed):
+        examples = "、".join(gone[:3]) + ("等" if len(gone) > 3 else "")
+        raise BuildError(
+            f"文档文件夹 {corpus} 中找不到索引里 {len(indexed)} 个文档中的 {len(gone)} 个（{examples}），"
+            f"照此重建会把它们从索引中删去。请确认文档文件夹是否正确（索引建自 {old.get('corpus') or '未知'}）；"
+            f"如确要删去，请加 --allow-shrink：policyqa index {corpus} --index {shown} --allow-shrink")
 
 
 @contextmanager
@@ -205,10 +239,8 @@ def _writable(index_dir: Path):
     try:
         yield
     except OSError as e:
-        problem = write_problem(e)
-        if problem:
-            raise BuildError(f"无法写入索引文件夹 {index_dir.parent}（{problem}）：原索引保持不变") from e
-        raise
+        problem = write_problem(e) or os_reason(e)
+        raise BuildError(f"无法写入索引文件夹 {index_dir.parent}（{problem}）：原索引保持不变") from e
 
 
 def _previous(index_dir: Path) -> dict | None:
@@ -236,15 +268,16 @@ def _fill_counts(report: BuildReport, manifest: dict) -> None:
 
 class _Builder:
     def __init__(self, corpus, index_dir, reusable, previous, settings, model, embedder, progress,
-                 max_chars, overlap, report):
+                 max_chars, overlap, report, reuse_vectors: bool = True):
         self.corpus = corpus
         self.index_dir = index_dir
         self.reusable = reusable  # the old manifest, if its rows may be copied
         self.previous = previous  # the old manifest, for change reports and the vector cache
+        self.reuse_vectors = reuse_vectors  # False for --rebuild: nothing of the old index is trusted
         self.settings = settings
         self.model = model
         self.embedder = embedder
-        self.progress = progress
+        self._report_progress = progress
         self.max_chars = max_chars
         self.overlap = overlap
         self.report = report
@@ -257,6 +290,12 @@ class _Builder:
         self.skipped_manifest: list[dict] = [{"source": s.source, "reason": s.reason, "sha256": s.sha256}
                                              for s in report.skipped]
 
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Report progress; also where a build notices that its process is stopping."""
+        if store.stop_requested():
+            raise BuildStopped("服务正在停止，本次建索引已取消：原索引保持不变")
+        self._report_progress(stage, done, total)
+
     def run(self, files: list[CorpusFile]) -> None:
         staging = None
         try:
@@ -265,7 +304,7 @@ class _Builder:
             store.swap_in(staging, self.index_dir)
         except BaseException as e:
             if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
+                store.discard_staging(staging)
             problem = write_problem(e)
             if problem:
                 raise BuildError(f"写入索引失败（{problem}）：原索引保持不变") from e
@@ -289,14 +328,17 @@ class _Builder:
             try:
                 with self.report.timed("parse"):
                     doc = parse_text(read_document(f.path), f.source)
+                    chunks = chunk_document(doc, self.max_chars, self.overlap)
+                    limits.check_chunks(len(chunks))
             except UnreadableFile as e:
                 self._skip(f, str(e))
                 continue
             except Exception as e:  # a parser bug must not sink the whole corpus
                 self._skip(f, f"解析失败：{type(e).__name__}: {e}")
                 continue
+            self._note_replacements(f, doc.text)
             with self.report.timed("store"):
-                self._insert_document(db, doc, f, needs)
+                self._insert_document(db, doc, chunks, f, needs)
             self.report.characters += len(doc.text)
             (self.report.changed if f.source in prev_files else self.report.added).append(f.source)
         self.progress("解析", len(files), len(files))
@@ -329,7 +371,13 @@ class _Builder:
         self.report.skipped.append(SkippedFile(f.source, reason, f.sha256))
         self.skipped_manifest.append({"source": f.source, "reason": reason, "sha256": f.sha256})
 
-    def _insert_document(self, db, doc: ParsedDocument, f: CorpusFile, needs) -> None:
+    def _note_replacements(self, f: CorpusFile, text: str) -> None:
+        replaced = text.count("\ufffd")
+        if replaced:
+            self.report.warnings.append(SkippedFile(
+                f.source, f"有 {replaced} 个字符无法按其编码识别，已显示为 �（其余内容已索引）", f.sha256))
+
+    def _insert_document(self, db, doc: ParsedDocument, chunks, f: CorpusFile, needs) -> None:
         m = doc.meta
         doc_id = doc_id_for(f.source)
         doc_row = self._next("documents")
@@ -348,7 +396,6 @@ class _Builder:
                 (section_rows[s.key], doc_row, s.key, json.dumps(s.path, ensure_ascii=False), s.start, s.end,
                  s.parent, int(s.has_children)),
             )
-        chunks = chunk_document(doc, self.max_chars, self.overlap)
         paths = {s.key: s.path for s in doc.sections}
         for ch in chunks:
             text_for_model = embed_text(m.title, paths[ch.section_key], ch.text)
@@ -363,6 +410,9 @@ class _Builder:
             needs.append((row, digest))
         self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": m.title,
                                          "sections": len(doc.sections), "chunks": len(chunks)}
+        warning = next((w.reason for w in self.report.warnings if w.source == f.source), "")
+        if warning:
+            self.files_manifest[f.source]["warning"] = warning
 
     def _copy_document(self, db, old_db, doc_id: str, f: CorpusFile, needs) -> None:
         cols = "doc_id, source, sha256, title, org, doc_number, date, year, region, doc_type, n_sections, text, removed"
@@ -385,6 +435,10 @@ class _Builder:
             n_chunks += 1
         self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": old[4],
                                          "sections": len(section_map), "chunks": n_chunks}
+        warning = self.reusable["files"][f.source].get("warning")
+        if warning:
+            self.files_manifest[f.source]["warning"] = warning
+            self.report.warnings.append(SkippedFile(f.source, warning, f.sha256))
 
     def _hash(self, text: str) -> str:
         return hashlib.sha1(f"{self.model}\n{text}".encode()).hexdigest()
@@ -392,7 +446,7 @@ class _Builder:
     # -- vectors -------------------------------------------------------------------
 
     def _old_vectors(self) -> tuple[dict[str, int], np.ndarray | None]:
-        if self.previous is None:
+        if self.previous is None or not self.reuse_vectors:
             return {}, None
         try:
             vectors = np.load(self.index_dir / store.VECTORS, mmap_mode="r")
@@ -563,7 +617,7 @@ class _Builder:
                               f" ORDER BY {order}")
 
     def _old_second(self) -> dict | None:
-        if self.previous is None or (self.previous.get("second") or {}).get("name") != second.NAME:
+        if self.previous is None or not self.reuse_vectors or (self.previous.get("second") or {}).get("name") != second.NAME:
             return None
         try:
             d = self.index_dir
@@ -630,7 +684,7 @@ class _Builder:
             "retrieval": {"fusion": _default_fusion()},
             "counts": {"documents": self.report.documents, "sections": self.report.sections,
                        "chunks": self.report.chunks},
-            "corpus": str(self.corpus),
+            "corpus": str(self.corpus),  # absolute: a server started elsewhere finds the same folder
             "files": self.files_manifest,
             "skipped": self.skipped_manifest,
             "build": {"time": now, "policyqa": VERSION, "embedded": self.report.embedded, "reused": self.report.reused,

@@ -12,6 +12,7 @@ interrupted build leaves the previous index as it was.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
@@ -85,12 +86,54 @@ def read_manifest(index_dir: Path) -> dict:
         raise IndexDamaged(f"索引清单 {path} 已损坏（{e}）。请重建：{rebuild_hint(index_dir)}") from e
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexDamaged(f"{index_dir} 不是 policyqa 索引。请重建：{rebuild_hint(index_dir)}")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise IndexDamaged(f"索引清单 {path} 已损坏（format_version 应为整数，现为 {json.dumps(version, ensure_ascii=False)}）。"
+                           f"请重建：{rebuild_hint(index_dir)}")
+    if version != FORMAT_VERSION:
         raise IndexMismatch(
-            f"索引格式版本为 {manifest.get('format_version')}，当前程序需要 {FORMAT_VERSION}。"
-            f"请重建：{rebuild_hint(index_dir, manifest.get('corpus'))}"
+            f"索引格式版本为 {version}，当前程序需要 {FORMAT_VERSION}。"
+            f"请重建：{rebuild_hint(index_dir, _text_or_none(manifest.get('corpus')))}"
         )
+    problem = manifest_problem(manifest)
+    if problem:
+        raise IndexDamaged(f"索引清单 {path} 已损坏（{problem}）。请重建：{rebuild_hint(index_dir)}")
     return manifest
+
+
+def _text_or_none(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# Fields of the manifest that code reads, with the type each must have ("dict?": a dict or null).
+_MANIFEST_FIELDS = {"model": "dict", "settings": "dict", "counts": "dict", "files": "dict", "skipped": "list",
+                    "file_sizes": "dict?", "dense": "dict?", "second": "dict?", "retrieval": "dict?",
+                    "corpus": "str?", "build": "dict?"}
+_TYPE_NAMES = {"dict": "对象", "list": "数组", "str": "字符串"}
+
+
+def manifest_problem(manifest: dict) -> str:
+    """What is wrong with a manifest's fields, in words for users, or ''."""
+    kinds = {"dict": dict, "list": list, "str": str}
+    for name, kind in _MANIFEST_FIELDS.items():
+        value = manifest.get(name)
+        optional = kind.endswith("?")
+        if value is None and (optional or name in ("skipped", "file_sizes")):
+            continue
+        if not isinstance(value, kinds[kind.rstrip("?")]):
+            return f"字段 {name} 应为{_TYPE_NAMES[kind.rstrip('?')]}"
+    model = manifest["model"]
+    if not isinstance(model.get("name"), str) or not isinstance(model.get("dimension", 0), int):
+        return "字段 model 的 name 或 dimension 类型不对"
+    for name, value in list(manifest["counts"].items()) + list((manifest.get("file_sizes") or {}).items()):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"字段 counts 或 file_sizes 中的 {name} 应为整数"
+    for source, entry in manifest["files"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("doc_id"), str):
+            return f"字段 files 中 {source} 的记录不完整"
+    if any(not isinstance(s, dict) or not isinstance(s.get("source"), str) for s in manifest.get("skipped") or []):
+        return "字段 skipped 的记录不完整"
+    return ""
 
 
 def check_files(index_dir: Path, manifest: dict) -> None:
@@ -141,8 +184,8 @@ CREATE INDEX chunks_section ON chunks(section_row);
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path):
-    """One build at a time per index directory."""
-    index_dir = Path(index_dir)
+    """One build at a time per index directory, however its path is spelt (through a link or not)."""
+    index_dir = Path(os.path.realpath(index_dir))
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     lock_path = index_dir.parent / f".{index_dir.name}.lock"
     with open(lock_path, "w") as f:
@@ -156,10 +199,56 @@ def build_lock(index_dir: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# Staging folders of builds running in this process: removed if the process exits mid-build
+# (a server stopped with Ctrl-C or SIGTERM while an upload is being indexed).
+_active_staging: set[Path] = set()
+_stopping = threading.Event()
+
+
+def request_stop() -> None:
+    """The process is stopping: builds under way give up at their next step (their staging
+    is removed, the previous index stays)."""
+    _stopping.set()
+
+
+def stop_requested() -> bool:
+    return _stopping.is_set()
+
+
 def new_staging_dir(index_dir: Path) -> Path:
     index_dir = Path(index_dir)
     _remove_stale_staging(index_dir)
-    return Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-{os.getpid()}-", dir=index_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-{os.getpid()}-", dir=index_dir.parent))
+    _active_staging.add(staging)
+    # mkdtemp makes a folder only its owner may read; the index keeps the mode it had (or the umask's)
+    os.chmod(staging, _index_mode(index_dir))
+    return staging
+
+
+def discard_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    _active_staging.discard(Path(staging))
+
+
+def _index_mode(index_dir: Path) -> int:
+    try:
+        return os.stat(index_dir).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o777 & ~umask
+
+
+@atexit.register
+def _discard_active_staging() -> None:
+    request_stop()
+    for staging in list(_active_staging):
+        discard_staging(staging)
+
+
+def remove_stale_staging(index_dir: Path) -> None:
+    """Staging folders left by builds whose process is gone (a server killed mid-build)."""
+    _remove_stale_staging(Path(os.path.realpath(index_dir)))
 
 
 def _remove_stale_staging(index_dir: Path) -> None:
@@ -184,6 +273,15 @@ def _pid_alive(pid: int) -> bool:
 
 def _backup_name(index_dir: Path) -> Path:
     return index_dir.parent / f".{index_dir.name}.old"
+
+
+def recover_interrupted_swap(index_dir: Path) -> None:
+    """For a build that holds the lock: a crash between the two renames of an earlier swap left
+    only the backup; put it back before building, so its vectors are reused and searches
+    find an index while the build runs."""
+    backup = _backup_name(index_dir)
+    if not index_dir.exists() and (backup / MANIFEST).exists():
+        os.rename(backup, index_dir)
 
 
 def _recover_interrupted_swap(index_dir: Path) -> None:
@@ -217,6 +315,7 @@ def swap_in(staging: Path, index_dir: Path) -> None:
         if backup.exists() and not index_dir.exists():
             os.rename(backup, index_dir)
         raise
+    _active_staging.discard(Path(staging))
     _fsync(index_dir.parent)
     shutil.rmtree(backup, ignore_errors=True)
 
@@ -294,12 +393,20 @@ class Store:
             self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             self._conn.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.DatabaseError as e:
-            raise IndexDamaged(f"索引数据库 {self.path} 无法读取（{e}）") from e
+            raise self._damaged() from e
         self._lock = threading.Lock()
 
+    def _damaged(self) -> IndexDamaged:
+        return IndexDamaged(f"索引数据库 {self.path} 已损坏，无法读取。请重建：{rebuild_hint(self.path.parent)}")
+
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a query; a damaged page of the database (found only when read) is reported
+        as a damaged index with the rebuild command."""
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise self._damaged() from e
 
     def documents(self) -> list[DocumentRow]:
         return [DocumentRow(*r) for r in self.query(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY row")]

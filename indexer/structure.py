@@ -28,8 +28,8 @@ _PATTERNS = [
     ("cn", re.compile(rf"^(?P<label>(?P<n>[{_CN}]+)\s*[、.．])\s*(?P<rest>.*)$")),
     ("cn", re.compile(r"^(?P<label>(?P<n>[一二三四五六七八九十]{1,3}))\s*(?P<rest>)$")),  # 一 alone on a line
     ("cn_paren", re.compile(rf"^(?P<label>[（(]\s*(?P<n>[{_CN}]+)\s*[)）])\s*(?P<rest>.*)$")),
-    ("num", re.compile(r"^(?P<label>(?P<n>\d{1,3})\s*(?:[.．](?!\d)|、))\s*(?P<rest>.*)$")),
-    ("num_paren", re.compile(r"^(?P<label>[（(]\s*(?P<n>\d{1,3})\s*[)）])\s*(?P<rest>.*)$")),
+    ("num", re.compile(r"^(?P<label>(?P<n>\d{1,5})\s*(?:[.．](?!\d)|、))\s*(?P<rest>.*)$")),
+    ("num_paren", re.compile(r"^(?P<label>[（(]\s*(?P<n>\d{1,5})\s*[)）])\s*(?P<rest>.*)$")),
     ("circled", re.compile(rf"^(?P<label>(?P<n>[{CIRCLED}]))\s*(?P<rest>.*)$")),
 ]
 _RANK = {"bian": 10, "part": 15, "zhang": 20, "jie": 30, "tiao": 40,

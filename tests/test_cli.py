@@ -134,9 +134,8 @@ def test_model_mismatch_names_the_rebuild_command(index_dir, capsys):
 
 
 def test_bad_k_and_bad_gold(index_dir, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["search", "发展党员", "--index", str(index_dir), "-k", "0"])
-    assert e.value.code == 2
+    code, out, err = run(capsys, "search", "发展党员", "--index", index_dir, "-k", "0")
+    assert code == 1 and err.strip() == "错误：结果数 -k 应在 1 到 200 之间（收到 0）" and not out
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{oops\n", encoding="utf-8")
     code, _, err = run(capsys, "eval", bad, "--index", index_dir)

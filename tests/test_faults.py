@@ -86,7 +86,7 @@ def test_read_only_disk_for_real(mini_corpus, small_disk, fake_model, capsys):
     try:
         assert main(["index", str(mini_corpus), "--index", str(index_dir)]) == 1
         err = capsys.readouterr().err
-        assert "Read-only file system" in err and "原索引保持不变" in err and "Traceback" not in err
+        assert "只读文件系统" in err and "原索引保持不变" in err and "Traceback" not in err
         assert len(searchable(index_dir)) == 3
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)

@@ -161,3 +161,38 @@ def test_doc_through_the_converter_found_on_the_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + "/usr/bin:/bin")
     (tmp_path / "旧.doc").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 100)
     assert paths_of(tmp_path / "旧.doc")[-1] == ("一、总则", "1.做好工作")
+
+
+def test_stray_nul_bytes_are_dropped_wherever_they_are(tmp_path):
+    text = seed_text("baoshan")
+    data = bytearray(text.encode("utf-8"))
+    for at in (10, 4000, len(data) - 10):  # in the first 8 KB and after it: the same outcome
+        data[at:at] = b"\x00"
+    (tmp_path / "a.txt").write_bytes(bytes(data))
+    assert read_document(tmp_path / "a.txt") == text
+
+
+def test_binary_data_named_txt_is_still_refused(tmp_path):
+    (tmp_path / "a.txt").write_bytes(bytes(range(256)) * 40 + "发展党员".encode())
+    with pytest.raises(UnreadableFile, match="二进制"):
+        read_document(tmp_path / "a.txt")
+
+
+def test_gbk_with_a_few_bad_bytes_is_kept_and_the_build_says_how_many(tmp_path):
+    import random
+
+    from indexer.build import build_index
+    from indexer.embed import FakeEmbedder
+
+    data = bytearray(seed_text("baoshan").encode("gbk"))
+    for at in random.Random(1).sample(range(len(data)), len(data) // 100):  # about 1 % damaged
+        data[at] = 0xFF
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "宝山.txt").write_bytes(bytes(data))
+    text = read_document(corpus / "宝山.txt")
+    assert "发展党员" in text and 0 < text.count("\ufffd") < len(text) // 20
+    report = build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
+    assert report.documents == 1 and not report.skipped
+    (warning,) = report.warnings
+    assert warning.source == "宝山.txt" and f"有 {text.count(chr(0xFFFD))} 个字符无法按其编码识别" in warning.reason

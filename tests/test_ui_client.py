@@ -104,7 +104,8 @@ def test_upload_find_and_remove(client, served, tmp_path):
     status, *_ = client.predict(doc_id, api_name="/remove")
     assert "已从索引移除" in status
     assert not (corpus / "2025-丙区教育工作要点.txt").exists()
-    assert (corpus / ".removed" / "2025-丙区教育工作要点.txt").exists()  # nothing lost
+    (kept,) = (corpus / ".removed").glob("2025-丙区教育工作要点.*.txt")  # nothing lost
+    assert "课后托管" in kept.read_text(encoding="utf-8") and kept.name in status
     _, passages = client.predict("课后托管科技社团", [], [], [], api_name="/ask")
     assert "丙区教育局2025年工作要点" not in passages
 
@@ -143,9 +144,9 @@ def test_corpus_folder_cannot_be_escaped(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     src = tmp_path / "x.txt"
-    src.write_text("内容", encoding="utf-8")
-    saved, problems = add_files(corpus, [(src, "../../etc/passwd.txt")])
-    assert saved == ["passwd.txt"] and (corpus / "passwd.txt").exists()
+    src.write_text("一份通知的内容", encoding="utf-8")
+    (upload,) = add_files(corpus, [(src, "../../etc/passwd.txt")])
+    assert upload.saved_as == "passwd.txt" and (corpus / "passwd.txt").exists()
     assert not (tmp_path / "etc").exists()
     for bad in ("..", ".hidden.txt", "/"):
         with pytest.raises(LibraryError):

@@ -29,24 +29,38 @@ def plausibility(text: str) -> float:
     return good / len(sample)
 
 
+# Binary data: more than this share of NUL or other control bytes. A stray NUL in a text
+# file (a padded export, a bad copy) is dropped wherever it is, not a reason to refuse the file.
+BINARY_SHARE = 0.01
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1b")
+# Text with a few bytes its encoding does not define (a damaged GBK file) is kept, each bad
+# byte shown as U+FFFD; the build says how many. Beyond this share it is not that encoding.
+MAX_REPLACED_SHARE = 0.05
+
+
 def decode(data: bytes) -> str:
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise UnreadableFile("文件为空")
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
-    try:
-        text = data.decode("utf-8")
-        if "\x00" not in text:
-            return text
-    except UnicodeDecodeError:
-        pass
     text = _utf16_without_bom(data)
     if text is not None:
         return text
-    if b"\x00" in data[:8192]:
+    if looks_binary(data):
         raise UnreadableFile("不是文本文件（含二进制数据）")
+    data = data.replace(b"\x00", b"")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     return _guess(data)
+
+
+def looks_binary(data: bytes) -> bool:
+    sample = data[:1 << 16]
+    odd = sample.count(0) + len(sample) - len(sample.translate(None, _CONTROL))
+    return odd > BINARY_SHARE * len(sample)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -66,15 +80,17 @@ def _utf16_without_bom(data: bytes) -> str | None:
 def _guess(data: bytes) -> str:
     from charset_normalizer import from_bytes
 
+    utf8 = data.decode("utf-8", errors="replace")  # UTF-8 with a damaged byte or two
+    if utf8.count("\ufffd") <= 0.001 * len(utf8) and plausibility(utf8) > 0.9:
+        return utf8
     best = from_bytes(data, cp_isolation=_CANDIDATES).best()
     if best is not None and best.encoding and plausibility(str(best)) > 0.9:
         return str(best)
-    try:
-        text = data.decode("gb18030")
-        if plausibility(text) > 0.9:
-            return text
-    except UnicodeDecodeError:
-        pass
+    damaged = [data.decode(encoding, errors="replace") for encoding in ("gbk", "gb18030", "big5")]
+    damaged = [t for t in damaged if t.count("\ufffd") <= MAX_REPLACED_SHARE * len(t)
+               and plausibility(t.replace("\ufffd", "")) > 0.9]
+    if damaged:  # a few bytes the encoding does not define: the reading that keeps most
+        return max(damaged, key=plausibility)  # replaced bytes and stray symbols both count against
     if best is None:
         raise UnreadableFile("无法识别文本编码（请另存为 UTF-8）")
     raise UnreadableFile("不是文本文件（内容无法识别为文字）")
