@@ -98,8 +98,12 @@ def test_damaged_indexes_name_the_rebuild_command(index_dir, capsys, damage):
     elif damage == "sentence rows":
         if not (index_dir / store.SENTENCE_CHUNK).exists():
             pytest.skip("the second model is not installed")
+        import numpy as np
+
         path = index_dir / store.SENTENCE_CHUNK
-        path.write_bytes(b"\x93NUMPY" + bytes(path.stat().st_size - 6))
+        rows = np.load(path)
+        garbage = np.random.default_rng(1).integers(-10**6, 10**6, size=rows.shape).astype(rows.dtype)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size - rows.nbytes] + garbage.tobytes())
     else:
         _corrupt_sqlite_page(index_dir / store.DB)
     code, out, err = run(capsys, "search", "发展党员", "--index", index_dir)
