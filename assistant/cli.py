@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "corpus"
 MAX_K = 200  # results per query: the candidates fetched grow with it
+LISTED = 20  # files named per kind of change in the summary of a build
 
 
 class UserError(PolicyQAError):
@@ -103,8 +104,10 @@ def _format_report(r: BuildReport) -> str:
         speed = f"，解析 {r.characters} 字，{r.characters / r.seconds:.0f} 字/秒" if r.characters and r.seconds else ""
         lines.append(f"  向量：新计算 {r.embedded} 个，复用 {r.reused} 个；用时 {r.seconds:.1f} 秒{speed}")
         for label, names in (("新增", r.added), ("更新", r.changed), ("删除", r.removed)):
-            for name in names:
+            for name in names[:LISTED]:
                 lines.append(f"  {label}：{name}")
+            if len(names) > LISTED:
+                lines.append(f"  {label}：……另有 {len(names) - LISTED} 个（--json 列出全部）")
     if r.skipped:
         lines.append(f"  跳过 {len(r.skipped)} 个文件：")
         for s in r.skipped:
@@ -260,7 +263,7 @@ def _search_batch(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, load_gold
+    from .evaluate import evaluate, load_gold, metric_line
 
     items = load_gold(Path(args.gold))
     searcher = _searcher(args)
@@ -272,13 +275,14 @@ def cmd_eval(args) -> int:
         return 0
     o = summary["overall"]
     print(f"{args.gold}：{o['questions']} 个问题")
-    print(f"  recall@5 {o['recall@5']:.4f}   hit@5 {o['hit@5']:.4f}   MRR@10 {o['mrr@10']:.4f}")
+    print(f"  {metric_line(o)}")
     for t, g in summary["by_type"].items():
-        print(f"  {t:<18} n={g['questions']:<3} recall@5 {g['recall@5']:.4f}   hit@5 {g['hit@5']:.4f}   MRR@10 {g['mrr@10']:.4f}")
+        if len(summary["by_type"]) > 1 or t != "-":
+            print(f"  {t:<18} n={g['questions']:<4} {metric_line(g)}")
     if args.verbose:
         for s in scores:
-            if s.recall5 < 1 or s.rr10 < 1:
-                print(f"  未满分 {s.id} [{s.type}] {s.question}：金标准名次 {s.found_ranks}")
+            if not s.perfect():
+                print(f"  未满分 {s.id} [{s.type}] {s.question}：{metric_line(s.metrics)}；名次 {s.found_ranks}")
     return 0
 
 
@@ -325,9 +329,12 @@ def _eval_answers(searcher, items, args) -> int:
         return 0
     print(f"{args.gold}：{result['questions']} 个问题，回答所引段落含金标准章节的 {result['answers_citing_gold']} 个"
           f"（{result['share']:.1%}）")
+    if "answer_share" in result:
+        print(f"  回答文字含标准答案的 {result['answers_containing_gold']} 个（{result['with_gold_answer']} 个有标准答案，"
+              f"{result['answer_share']:.1%}）")
     if args.verbose:
         for row in result["details"]:
-            if not row["hit"]:
+            if not row["hit"] and ("contains_answer" not in row or not row["contains_answer"]):
                 print(f"  未引用金标准 {row['id']} {row['question']}（{row['status']}）")
     return 0
 

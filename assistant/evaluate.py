@@ -1,9 +1,18 @@
-"""Retrieval quality on gold questions: recall@5, hit@5, MRR@10 (rule in shared/README.md).
+"""Retrieval quality on gold questions, in every gold format the project is measured with
+(rules in shared/README.md and shared/tools/README.md). A question carries one or more:
 
-A gold entry is found at rank r when the r-th result's normalised text contains
-the normalised key, or its normalised joined section path contains the
-normalised heading; normalising deletes every character that is not a letter,
-digit or CJK character.
+- `gold`: sections, each `{"key", "heading"}`: found at rank r when the r-th result's
+  normalised text contains the key or its joined section path contains the heading →
+  recall@5, hit@5, MRR@10.
+- `gold_passages`: texts (a statute's article), cut into runs of 16 characters after
+  normalising → cover@5 (the top 5 results together hold at least half of a passage's
+  runs: the user was shown it; the headline), touch@5 and touch MRR@10 (a result shares
+  any run with it).
+- `gold_doc_ids`: file names without suffix → doc hit@5.
+- `gold_answer`: an answer span → answer@5 (a top-5 result's text contains it, or, for an
+  answer longer than 16 characters, shares a 16-character run with it).
+
+Normalising deletes every character that is not a letter, digit or CJK character.
 """
 
 from __future__ import annotations
@@ -11,12 +20,19 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from indexer.errors import PolicyQAError
 from indexer.textutil import match_key
 
-from .retrieve import Searcher, SearchResult
+from .engine import SearchEngine
+from .retrieve import SearchResult
+
+RUN = 16
+GOLD_FIELDS = ("gold", "gold_passages", "gold_doc_ids", "gold_answer")
+# What each gold field is scored by, in the order they are printed.
+METRICS = {"gold": ("recall@5", "hit@5", "mrr@10"), "gold_passages": ("cover@5", "touch@5", "touch_mrr@10"),
+           "gold_doc_ids": ("doc_hit@5",), "gold_answer": ("answer@5",)}
 
 
 class GoldFileError(PolicyQAError, ValueError):
@@ -28,13 +44,26 @@ class QuestionScore:
     id: str
     question: str
     type: str
-    recall5: float
-    hit5: float
-    rr10: float
-    found_ranks: list[int | None] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    found_ranks: list[int | None] = field(default_factory=list)  # per gold section, or per passage (touch)
+
+    @property
+    def recall5(self) -> float:
+        return self.metrics.get("recall@5", 0.0)
+
+    @property
+    def hit5(self) -> float:
+        return self.metrics.get("hit@5", 0.0)
+
+    @property
+    def rr10(self) -> float:
+        return self.metrics.get("mrr@10", 0.0)
+
+    def perfect(self) -> bool:
+        return all(v >= 1 for v in self.metrics.values())
 
 
-def load_gold(path: Path) -> list[dict]:
+def load_gold(path) -> list[dict]:
     items = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -47,12 +76,37 @@ def load_gold(path: Path) -> list[dict]:
             item = json.loads(line)
         except ValueError as e:
             raise GoldFileError(f"{path} 第 {n} 行不是合法的 JSON：{e}") from e
-        if not isinstance(item, dict) or not item.get("question") or not isinstance(item.get("gold"), list):
-            raise GoldFileError(f"{path} 第 {n} 行缺少 question 或 gold 字段")
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not item["question"].strip():
+            raise GoldFileError(f"{path} 第 {n} 行缺少 question 字段")
+        problem = _gold_problem(item)
+        if problem:
+            raise GoldFileError(f"{path} 第 {n} 行{problem}")
         items.append(item)
     if not items:
         raise GoldFileError(f"{path} 中没有评测问题")
     return items
+
+
+def _gold_problem(item: dict) -> str:
+    present = [f for f in GOLD_FIELDS if f in item]
+    if not present:
+        return "缺少金标准字段（gold、gold_passages、gold_doc_ids 或 gold_answer）"
+    for f in ("gold", "gold_passages", "gold_doc_ids"):
+        if f in item and not isinstance(item[f], list):
+            return f"的 {f} 应为数组"
+    if "gold_answer" in item and not isinstance(item["gold_answer"], str):
+        return "的 gold_answer 应为字符串"
+    return ""
+
+
+# --- matching rules ------------------------------------------------------------------------
+
+def runs(text: str) -> list[str]:
+    """A text's 16-character runs after normalising (a shorter text is one run)."""
+    key = match_key(text)
+    if len(key) <= RUN:
+        return [key] if key else []
+    return [key[i:i + RUN] for i in range(0, len(key) - RUN + 1, RUN)]
 
 
 def gold_rank(gold: dict, results: list[SearchResult], depth: int) -> int | None:
@@ -64,28 +118,74 @@ def gold_rank(gold: dict, results: list[SearchResult], depth: int) -> int | None
     return None
 
 
-def score_question(item: dict, results: list[SearchResult]) -> QuestionScore:
-    ranks = [gold_rank(g, results, 10) for g in item["gold"]]
+def answer_found(answer: str, text: str) -> bool:
+    """The answer rule: contained, or (past 16 characters) sharing a 16-character run."""
+    key, hay = match_key(answer), match_key(text)
+    if not key:
+        return False
+    return key in hay or (len(key) > RUN and any(r in hay for r in runs(answer)))
+
+
+def _section_scores(gold: list[dict], results: list[SearchResult]) -> tuple[dict, list]:
+    ranks = [gold_rank(g, results, 10) for g in gold]
     in5 = [r is not None and r <= 5 for r in ranks]
     first = min((r for r in ranks if r is not None), default=None)
-    return QuestionScore(
-        id=item.get("id", ""), question=item["question"], type=item.get("type", ""),
-        recall5=sum(in5) / len(ranks) if ranks else 0.0,
-        hit5=1.0 if any(in5) else 0.0,
-        rr10=1.0 / first if first else 0.0,
-        found_ranks=ranks,
-    )
+    return {"recall@5": sum(in5) / len(ranks) if ranks else 0.0, "hit@5": 1.0 if any(in5) else 0.0,
+            "mrr@10": 1.0 / first if first else 0.0}, ranks
+
+
+def _passage_scores(passages: list[str], results: list[SearchResult]) -> tuple[dict, list]:
+    texts = [match_key(r.text) for r in results]
+    top5 = texts[:5]
+    covered, touched, ranks = [], [], []
+    for p in passages:
+        rs = runs(p)
+        if not rs:
+            continue
+        held = sum(1 for run in rs if any(run in t for t in top5))
+        covered.append(2 * held >= len(rs))
+        rank = next((i for i, t in enumerate(texts[:10], start=1) if any(run in t for run in rs)), None)
+        ranks.append(rank)
+        touched.append(rank is not None and rank <= 5)
+    if not ranks:
+        return {"cover@5": 0.0, "touch@5": 0.0, "touch_mrr@10": 0.0}, []
+    first = min((r for r in ranks if r is not None), default=None)
+    return {"cover@5": sum(covered) / len(covered), "touch@5": sum(touched) / len(touched),
+            "touch_mrr@10": 1.0 / first if first else 0.0}, ranks
+
+
+def _doc_scores(doc_ids: list[str], results: list[SearchResult]) -> dict:
+    wanted = {str(d) for d in doc_ids}
+    return {"doc_hit@5": 1.0 if any(PurePosixPath(r.source).stem in wanted for r in results[:5]) else 0.0}
+
+
+def score_question(item: dict, results: list[SearchResult]) -> QuestionScore:
+    metrics: dict[str, float] = {}
+    ranks: list = []
+    if "gold" in item:
+        found, ranks = _section_scores(item["gold"], results)
+        metrics.update(found)
+    if "gold_passages" in item:
+        found, passage_ranks = _passage_scores(item["gold_passages"], results)
+        metrics.update(found)
+        ranks = ranks or passage_ranks
+    if "gold_doc_ids" in item:
+        metrics.update(_doc_scores(item["gold_doc_ids"], results))
+    if "gold_answer" in item:
+        metrics["answer@5"] = 1.0 if any(answer_found(item["gold_answer"], r.text) for r in results[:5]) else 0.0
+    return QuestionScore(id=str(item.get("id", "")), question=item["question"], type=item.get("type", ""),
+                         metrics=metrics, found_ranks=ranks)
 
 
 def summarize(scores: list[QuestionScore]) -> dict:
     def agg(group: list[QuestionScore]) -> dict:
-        n = len(group)
-        return {
-            "questions": n,
-            "recall@5": round(sum(s.recall5 for s in group) / n, 4),
-            "hit@5": round(sum(s.hit5 for s in group) / n, 4),
-            "mrr@10": round(sum(s.rr10 for s in group) / n, 4),
-        }
+        out: dict = {"questions": len(group)}
+        names = [m for ms in METRICS.values() for m in ms]
+        for name in names:
+            values = [s.metrics[name] for s in group if name in s.metrics]
+            if values:
+                out[name] = round(sum(values) / len(values), 4)
+        return out
 
     by_type: dict[str, list[QuestionScore]] = defaultdict(list)
     for s in scores:
@@ -93,24 +193,52 @@ def summarize(scores: list[QuestionScore]) -> dict:
     return {"overall": agg(scores), "by_type": {t: agg(g) for t, g in sorted(by_type.items())}}
 
 
-def evaluate(searcher: Searcher, items: list[dict]) -> tuple[dict, list[QuestionScore]]:
-    scores = [score_question(item, searcher.search(item["question"], k=10)) for item in items]
+def evaluate(searcher: SearchEngine, items: list[dict], k: int = 10) -> tuple[dict, list[QuestionScore]]:
+    scores = [score_question(item, _search(searcher, item["question"], k)) for item in items]
     return summarize(scores), scores
 
 
+def _search(searcher: SearchEngine, question: str, k: int) -> list[SearchResult]:
+    """A question that cannot be searched (no letter or digit) scores as one with no result."""
+    from .retrieve import QueryError
+
+    try:
+        return searcher.search(question, k=k)
+    except QueryError:
+        return []
+
+
+def metric_line(summary: dict) -> str:
+    """`recall@5 0.9933   hit@5 1.0000 …` for the metrics a summary has."""
+    return "   ".join(f"{name} {value:.4f}" for name, value in summary.items() if name != "questions")
+
+
+# --- answers ---------------------------------------------------------------------------------
+
 def evaluate_answers(answerer, items: list[dict]) -> dict:
-    """Share of questions whose answer cites at least one gold section."""
-    hits, rows = 0, []
+    """Share of questions whose answer cites at least one gold section (`gold`), and share of
+    answers whose text contains the gold answer (`gold_answer`, the answer rule above)."""
+    hits, contains, with_answer, rows = 0, 0, 0, []
     for item in items:
         ans = answerer.answer(item["question"], k=5)
         cited_numbers = {n for p in ans.points for n in p.citations}
         cited = [p for p in ans.passages if p.rank in cited_numbers]
-        hit = any(gold_rank(g, _renumbered(cited), len(cited) or 1) for g in item["gold"])
+        hit = any(gold_rank(g, _renumbered(cited), len(cited) or 1) for g in item.get("gold", []))
         hits += hit
-        rows.append({"id": item.get("id", ""), "question": item["question"], "status": ans.status,
-                     "cited": [p.section_id for p in cited], "hit": hit})
-    return {"questions": len(items), "answers_citing_gold": hits, "share": round(hits / len(items), 4),
-            "details": rows}
+        row = {"id": item.get("id", ""), "question": item["question"], "status": ans.status,
+               "cited": [p.section_id for p in cited], "hit": hit}
+        if "gold_answer" in item:
+            with_answer += 1
+            text = "".join(p.text for p in ans.points) or ans.text
+            row["contains_answer"] = answer_found(item["gold_answer"], text)
+            contains += row["contains_answer"]
+        rows.append(row)
+    n = len(items)
+    result = {"questions": n, "answers_citing_gold": hits, "share": round(hits / n, 4), "details": rows}
+    if with_answer:
+        result.update({"with_gold_answer": with_answer, "answers_containing_gold": contains,
+                       "answer_share": round(contains / with_answer, 4)})
+    return result
 
 
 def _renumbered(results: list[SearchResult]) -> list[SearchResult]:

@@ -31,6 +31,8 @@ class PolicyIndex:
     sentence_chunk: np.ndarray | None = None
     use_index: object = None  # FAISS index over use_chunks
     sentence_index: object = None  # FAISS index over use_sentences (indexes from before it have none)
+    chunk_start: np.ndarray | None = None  # each chunk's offsets in its document's text
+    chunk_end: np.ndarray | None = None
 
     @property
     def dense_params(self) -> dict:
@@ -51,6 +53,11 @@ class PolicyIndex:
     @property
     def size(self) -> int:
         return len(self.chunk_doc)
+
+    def chunk_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.chunk_start is None:
+            _, _, self.chunk_start, self.chunk_end = self.store.chunk_rows()
+        return self.chunk_start, self.chunk_end
 
     def document(self, doc_id: str) -> DocumentRow | None:
         row = self._doc_rows.get(doc_id)
@@ -123,13 +130,14 @@ def _part(path: Path, name: str, hint: str, load):
 def _load_parts(path: Path, manifest: dict, db: store.Store, hint: str) -> PolicyIndex:
     dense = _part(path, store.DENSE, hint, lambda: _load_faiss(path / store.DENSE))
     bm25 = _part(path, store.BM25_DIR, hint, lambda: load_postings(path / store.BM25_DIR))
-    chunk_doc, chunk_section = _part(path, store.DB, hint, db.chunk_rows)
+    chunk_doc, chunk_section, chunk_start, chunk_end = _part(path, store.DB, hint, db.chunk_rows)
     documents = _part(path, store.DB, hint, db.documents)
     sections = _part(path, store.DB, hint, db.sections)
     n = len(chunk_doc)
     if dense.ntotal != n or manifest["counts"].get("chunks", n) != n:
         raise _damaged(path, store.DENSE, hint, "的向量数与文本块数不一致")
     index = PolicyIndex(path, manifest, db, dense, bm25, chunk_doc, chunk_section, documents, sections)
+    index.chunk_start, index.chunk_end = chunk_start, chunk_end
     dim = manifest["model"].get("dimension") or dense.d
     index.vectors = _vectors(path, store.VECTORS, hint, (n, dim))
     _part(path, store.DENSE, hint, lambda: vectors.configure(dense, index.dense_params))

@@ -1,27 +1,25 @@
-"""Hybrid search over one index, one result per section, with filters.
+"""Hybrid search over one index, one result per section (more for long ones), with filters.
 
-Signals per chunk, fused by a weighted sum (weights in `Fusion`, stored in the
-index manifest; tuned with bench/tune_fusion.py on both dev sets):
-
-- m3e-small cosine of the question, mixed with the cosine of the question plus its
-  thesaurus expansions (FAISS inner product on normalised vectors);
-- BM25 over jieba words, the question's own words at full weight and expansion
-  words at a lower one, divided by the best BM25 score of the query;
-- the Universal Sentence Encoder's cosine of the (expanded) question with the whole
-  chunk and with its best-matching sentence, when the index has that second model.
+Signals per candidate chunk: m3e-small cosine, BM25 over jieba words (thesaurus expansions at
+a lower weight), the Universal Sentence Encoder on the chunk and its best sentence, and the
+share of the question's words in the chunk's own text. They are fused as `indexer.fusion`
+describes (standardised over the candidate pool, weighted; weights in the index manifest,
+tuned with bench/tune_fusion.py on every development set together).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from indexer import second, vectors
-from indexer.chinese import to_simplified
+from indexer.chinese import to_simplified, to_traditional
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
+from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexDamaged, SectionRow, rebuild_hint
 from indexer.tokenize import tokenize
 
@@ -31,6 +29,13 @@ from .inputs import MAX_QUERY_CHARS, head
 from .reference import referenced_sections
 
 MIN_CANDIDATES = 200
+# Granularity: a section of at least this many chunks is "long" (a notice without headings, an
+# article group); its chunks may come back as several passages, neighbours joined into one.
+LONG_SECTION_CHUNKS = 3
+PASSAGES_PER_SECTION = 3
+MAX_PASSAGE_CHARS = 800
+GATE_EXPANSIONS = True
+USE_EXPANDED = True
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 # Above this many sentences, sentences only re-score candidates instead of proposing them.
 SENTENCE_SEARCH_LIMIT = 300_000
@@ -59,60 +64,6 @@ def query_notice(query: str | None) -> str:
                                         or len(_cleaned(text)) > MAX_QUERY_CHARS):
         return f"查询超过 {MAX_QUERY_CHARS} 字，只按前 {MAX_QUERY_CHARS} 字检索。"
     return ""
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """How the signals combine. `score`: a weighted sum; `rrf`: reciprocal ranks."""
-
-    method: str = "score"
-    dense_weight: float = 1.0
-    # Share of the m3e score from the question plus its expansions. 0 scores the same on the dev
-    # sets as 0.3, and the long expanded text costs ~50 ms of model time per query.
-    expanded_dense: float = 0.0
-    bm25_weight: float = 0.25
-    expansion_weight: float = 0.6  # an expansion word counts this much of a question's own word
-    second_weight: float = 0.8  # the Universal Sentence Encoder
-    second_sentences: float = 0.75  # share of its score from the chunk's best sentence
-    rrf_k: int = 60
-
-    @classmethod
-    def from_manifest(cls, manifest: dict) -> Fusion:
-        conf = (manifest.get("retrieval") or {}).get("fusion") or {}
-        return cls(**{k: v for k, v in conf.items() if k in cls.__dataclass_fields__})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def parts(self, s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        dense = (1 - self.expanded_dense) * s["cos_q"] + self.expanded_dense * s["cos_qe"]
-        bm25 = s["bm25_words"] + self.expansion_weight * s["bm25_expansions"]
-        top = float(bm25.max()) if len(bm25) else 0.0
-        lexical = bm25 / top if top > 0 else np.zeros_like(bm25)
-        out = {"dense": dense, "bm25": lexical}
-        if "use_chunk" in s:
-            out["second"] = (1 - self.second_sentences) * s["use_chunk"] + self.second_sentences * s["use_sent"]
-        return out
-
-    def combine(self, s: dict[str, np.ndarray]) -> np.ndarray:
-        parts = self.parts(s)
-        weights = {"dense": self.dense_weight, "bm25": self.bm25_weight, "second": self.second_weight}
-        if self.method == "rrf":
-            total = np.zeros(len(parts["dense"]))
-            for name, values in parts.items():
-                ranks = np.empty(len(values))
-                ranks[np.argsort(-values)] = np.arange(1, len(values) + 1)
-                if name == "bm25":
-                    ranks[values <= 0] = np.inf
-                total += weights[name] / (self.rrf_k + ranks)
-            return total
-        return sum(weights[name] * values for name, values in parts.items())
-
-    @property
-    def best_possible(self) -> float:
-        if self.method == "rrf":
-            return (self.dense_weight + self.bm25_weight + self.second_weight) / (self.rrf_k + 1)
-        return self.dense_weight + self.bm25_weight + self.second_weight
 
 
 @dataclass
@@ -159,6 +110,7 @@ class SearchResult:
     dense: float = 0.0
     bm25: float = 0.0
     second: float = 0.0
+    coverage: float = 0.0  # share of the question's words (IDF-weighted) in the passage's own text
     matched_terms: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -191,6 +143,9 @@ class Searcher:
         self.thesaurus = thesaurus if thesaurus is not None else default_thesaurus()
         self._doc_year = np.array([d.year or 0 for d in index.documents], dtype=np.int32)
         self._has_second = index.use_chunks is not None and second.available()
+        chunks_per_section = np.bincount(index.chunk_section, minlength=len(index.sections))
+        self._long_section = chunks_per_section >= LONG_SECTION_CHUNKS
+        self._chunk_start, self._chunk_end = index.chunk_spans()
         self._df: tuple[dict[str, int], int] | None = None
 
     # -- the catalogue ------------------------------------------------------------
@@ -256,13 +211,25 @@ class Searcher:
     def plan(self, query: str) -> QueryPlan:
         simplified = to_simplified(query)
         words = tokenize(simplified)
-        expansions = self.thesaurus.expand(simplified) + numeral_expansions(simplified)
+        expansions = [e for e in self.thesaurus.expand(simplified) + numeral_expansions(simplified)
+                      if self._in_corpus(e.term)]
         extra: dict[str, str] = {}
         for e in expansions:
             for w in tokenize(e.term):
                 if w not in words and w not in extra:
                     extra[w] = e.source
         return QueryPlan(query, simplified, words, expansions, extra)
+
+    def _in_corpus(self, term: str) -> bool:
+        """Whether this index has the wording an expansion adds. An expansion from a domain
+        the corpus does not cover (school safety over a law library, say) would only pull the
+        second model towards unrelated text, so it is dropped: the thesaurus calibrates itself
+        to each index by its vocabulary."""
+        if not GATE_EXPANSIONS:
+            return True
+        vocab = self.index.bm25.vocab
+        words = [w for w in tokenize(term) if w.strip()]
+        return bool(words) and all(w in vocab for w in words)
 
     # -- search ------------------------------------------------------------------
 
@@ -305,7 +272,7 @@ class Searcher:
         candidates.append(_top(words + self.fusion.expansion_weight * expansions, n, positive=True))
         uq = None
         if self._has_second:
-            uq = second.encode([plan.expanded])[0]
+            uq = second.encode([plan.expanded if USE_EXPANDED else plan.simplified])[0]
             candidates.append(vectors.search(index.use_index, index.use_params, uq, n, allowed_ids, index.use_chunks))
             sent_rows = self._sentence_candidates(uq, 4 * n)
             if sent_rows is not None:
@@ -317,7 +284,22 @@ class Searcher:
         if uq is not None:
             signals["use_chunk"] = np.asarray(self.index.use_chunks[rows]) @ uq
             signals["use_sent"] = self._best_sentences(rows, uq, signals["use_chunk"])
+        if self.fusion.coverage_weight:
+            signals["coverage"] = self._coverage(plan, rows)
         return rows, signals
+
+    def _coverage(self, plan: QueryPlan, rows: np.ndarray) -> np.ndarray:
+        """The IDF-weighted share of the question's words in each chunk's own text (without
+        the title every chunk of a document is indexed with)."""
+        df, n = self.document_frequencies()
+        weights = {w: math.log((n + 1) / (df[w] + 0.5)) for w in dict.fromkeys(plan.words) if df.get(w)}
+        total = sum(weights.values())
+        if not total or not len(rows):
+            return np.zeros(len(rows))
+        forms = [(weight, {w, to_traditional(w)}) for w, weight in weights.items()]
+        texts = self.index.store.chunks(rows.tolist())
+        return np.array([sum(weight for weight, ws in forms if any(w in texts[r][0] for w in ws))
+                         for r in rows.tolist()]) / total
 
     def _sentence_candidates(self, uq: np.ndarray, n: int) -> np.ndarray | None:
         """Chunk rows of the sentences closest to the query: from the sentence index, or for
@@ -357,28 +339,55 @@ class Searcher:
             if len(chunk_rows):
                 fused[int(chunk_rows[0])] = top + 1.0 + (len(cited) - n) * 1e-3
 
+    def passages(self, fused: dict[int, float], k: int) -> list[list[int]]:
+        """The chunk rows of each of the best `k` results, best first.
+
+        A result is a section's best chunk. A neighbouring chunk of the same section that ranks
+        before the list is full extends that passage (up to MAX_PASSAGE_CHARS), so an answer
+        that runs on past a chunk's end is shown whole. A long section (a notice without
+        headings, a long article group) may also give another passage of its own, up to
+        PASSAGES_PER_SECTION, when one of its other chunks is strong enough to make the top `k`."""
+        section_of, long = self.index.chunk_section, self._long_section
+        results: list[list[int]] = []
+        shown: dict[int, list[int]] = {}  # section → its results
+        for row in sorted(fused, key=fused.get, reverse=True):
+            section = int(section_of[row])
+            mine = shown.get(section)
+            if mine is None:
+                if len(results) == k:
+                    break
+                shown[section] = [len(results)]
+                results.append([row])
+                continue
+            beside = next((i for i in mine if any(abs(row - r) == 1 for r in results[i])), None)
+            if beside is not None:
+                if self._span(results[beside] + [row]) <= MAX_PASSAGE_CHARS:
+                    results[beside].append(row)
+            elif long[section] and len(mine) < PASSAGES_PER_SECTION and len(results) < k:
+                mine.append(len(results))
+                results.append([row])
+        return [sorted(group) for group in results]
+
+    def _span(self, rows: list[int]) -> int:
+        return int(self._chunk_end[max(rows)] - self._chunk_start[min(rows)])
+
     def _results(self, fused: dict[int, float], rows: np.ndarray, signals: dict, k: int,
                  plan: QueryPlan) -> list[SearchResult]:
-        best_per_section: dict[int, int] = {}
-        for row in sorted(fused, key=fused.get, reverse=True):
-            section = int(self.index.chunk_section[row])
-            if section not in best_per_section:
-                best_per_section[section] = row
-                if len(best_per_section) == k:
-                    break
-        chosen = list(best_per_section.values())
-        texts = self.index.store.chunks(chosen)
+        groups = self.passages(fused, k)
+        texts = self.index.store.chunks([r for g in groups for r in g])
         where = {int(r): i for i, r in enumerate(rows)}
         parts = self.fusion.parts(signals) if len(rows) else {}
-        top = self.fusion.best_possible
+        relevance = self.fusion.relevance(parts) if len(rows) else np.zeros(0)
         results = []
-        for rank, row in enumerate(chosen, start=1):
+        for rank, group in enumerate(groups, start=1):
+            row = max(group, key=fused.get)  # the best chunk gives the score and the signals
             section = self.index.sections[int(self.index.chunk_section[row])]
             doc = self.index.documents[section.doc_row]
-            text, start, end = texts[row]
+            text, start, end = _joined([texts[r] for r in group])
             i = where.get(row)
             results.append(SearchResult(
-                rank=rank, score=round(min(fused[row], top) / top, 4), doc_id=doc.doc_id, title=doc.title,
+                rank=rank, score=round(float(relevance[i]), 4) if i is not None else 0.0, doc_id=doc.doc_id,
+                title=doc.title,
                 source=doc.source, year=doc.year, region=doc.region,
                 section_id=f"{doc.doc_id}#{section.key}", section_path=section.path, text=text,
                 start=start, end=end, doc_type=doc.doc_type, org=doc.org, doc_number=doc.doc_number,
@@ -387,9 +396,22 @@ class Searcher:
                 bm25=round(float(signals["bm25_words"][i] + self.fusion.expansion_weight
                                  * signals["bm25_expansions"][i]), 4) if i is not None else 0.0,
                 second=round(float(parts["second"][i]), 4) if i is not None and "second" in parts else 0.0,
+                coverage=round(float(parts["coverage"][i]), 4) if i is not None and "coverage" in parts else 0.0,
                 matched_terms=matched_terms(plan, doc.title + "".join(section.path) + text),
             ))
         return results
+
+
+def _joined(chunks: list[tuple[str, int, int]]) -> tuple[str, int, int]:
+    """Neighbouring chunks of one section as one passage: their overlap written once."""
+    text, start, end = chunks[0]
+    for t, s, e in chunks[1:]:
+        if s < end:  # overlapping: the part after the previous end
+            t = t[end - s:]
+        elif s > end:
+            t = "\n" + t
+        text, end = text + t, max(end, e)
+    return text, start, end
 
 
 def matched_terms(plan: QueryPlan, text: str) -> list[dict]:

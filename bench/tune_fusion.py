@@ -1,19 +1,21 @@
-"""Tune the fusion weights on both dev sets together, with the product's own signals.
+"""Choose the fusion on every development set together, with the product's own signals.
 
-    python bench/tune_fusion.py [--index index] [--top 15] [--ablations] [-v]
+    python bench/tune_fusion.py --set dev=INDEX:GOLD [--set NAME=INDEX:GOLD …] [--top 15] [--ablations]
 
-Signals are computed once per question over every chunk (Searcher.signals), then every
-setting of the grid is scored: recall@5 / MRR@10 on dev.jsonl and dev-colloquial.jsonl.
-Settings that keep dev.jsonl at recall@5 >= 0.97 and MRR@10 >= 0.95 come first, ranked
-by the colloquial set. `--ablations` measures each piece on its own, and two that were
-tried and not kept: m3e-small on every sentence, and pseudo-relevance feedback.
+`--set` names a gold file and the index it is searched over; by default the seeds' two sets
+over `index`, and, when their indexes are given with `--ncpqa INDEX` and `--laws INDEX`, the
+external sets built by ../shared/tools/external_evals.py (`--evals DIR`, default
+~/.cache/policyqa-evals). Signals are computed once per question (Searcher.signals over the
+candidates a search would fetch), then every setting of the grid is scored on every set with
+the set's headline metric (cover@5 for statutes, answer@5 for notices, recall@5 for the seeds).
+Settings are ranked by their worst gain over the in-use setting across sets, then by the mean
+headline: one default has to hold on every kind of corpus, not win on one.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,128 +28,135 @@ sys.path.insert(0, str(ROOT))
 from assistant.evaluate import load_gold, score_question, summarize  # noqa: E402
 from assistant.expand import Thesaurus  # noqa: E402
 from assistant.index import load_index  # noqa: E402
-from assistant.retrieve import Fusion, Searcher  # noqa: E402
-from indexer.chinese import to_simplified  # noqa: E402
-from indexer.textutil import split_sentences  # noqa: E402
+from assistant.retrieve import MIN_CANDIDATES, Fusion, QueryError, Searcher  # noqa: E402
 
-SETS = [ROOT.parent / "shared" / "eval" / "dev.jsonl", ROOT.parent / "shared" / "eval" / "dev-colloquial.jsonl"]
+SHARED = ROOT.parent / "shared" / "eval"
+EXTERNAL = {"ncpqa-dev": ("ncpqa", "ncpqa-dev/gold.jsonl"), "equals": ("laws", "equals/gold.jsonl"),
+            "lawbench-consult": ("laws", "lawbench-consult/gold.jsonl")}
 GRID = {
-    "expanded_dense": [0.0, 0.3, 0.5],
-    "bm25_weight": [0.1, 0.2, 0.25, 0.3],
-    "expansion_weight": [0.3, 0.6, 1.0],
-    "second_weight": [0.0, 0.3, 0.6, 0.8, 1.0],
-    "second_sentences": [0.0, 0.5, 0.7, 0.8, 1.0],
+    "bm25_weight": [0.6, 1.0, 1.5],
+    "second_weight": [0.6, 0.8, 1.2],
+    "second_sentences": [0.5, 0.75],
+    "coverage_weight": [0.1, 0.2, 0.35],
+    "expansion_weight": [0.4, 0.6],
 }
 
 
-def signal_cache(searcher, sets) -> dict:
-    cache = {}
-    for name, items in sets.items():
+def headline(summary: dict) -> str:
+    for name in ("cover@5", "answer@5", "recall@5", "doc_hit@5"):
+        if name in summary:
+            return name
+    raise ValueError("no metric")
+
+
+class Cached:
+    """One gold set over one index, its signals computed once per question."""
+
+    def __init__(self, searcher: Searcher, items: list[dict], candidates: int):
+        self.searcher, self.items, self.cache = searcher, items, []
         for it in items:
-            plan = searcher.plan(it["question"])
-            rows, signals = searcher.signals(plan, searcher.index.size, None)
-            cache[(name, it["id"])] = (plan, rows, signals)
-    return cache
+            try:
+                plan = searcher.plan(it["question"])
+                rows, signals = searcher.signals(plan, candidates, None)
+            except QueryError:
+                plan, rows, signals = None, None, None
+            self.cache.append((plan, rows, signals))
 
-
-def evaluate(searcher, cache, sets, fusion: Fusion, extra=None, verbose=False) -> dict:
-    searcher.fusion = fusion
-    out = {}
-    for name, items in sets.items():
+    def score(self, fusion: Fusion, k: int = 10) -> dict:
+        self.searcher.fusion = fusion
         scores = []
-        for it in items:
-            plan, rows, signals = cache[(name, it["id"])]
-            fused = fusion.combine(signals)
-            if extra is not None:
-                fused = fused + extra[(name, it["id"])][rows]
-            results = searcher._results(dict(zip(rows.tolist(), fused.tolist())), rows, signals, 10, plan)
-            s = score_question(it, results)
-            scores.append(s)
-            if verbose and (s.recall5 < 1 or s.rr10 < 1):
-                print(f"    {it['id']} {it['question']} gold ranks {s.found_ranks}")
-        out[name] = summarize(scores)["overall"]
-    return out
+        for it, (plan, rows, signals) in zip(self.items, self.cache):
+            results = []
+            if plan is not None and len(rows):
+                fused = fusion.combine(signals)
+                results = self.searcher._results(dict(zip(rows.tolist(), fused.tolist())), rows, signals, k, plan)
+            scores.append(score_question(it, results))
+        return summarize(scores)["overall"]
 
 
-def line(label, m) -> str:
-    d, c = m["dev"], m["dev-colloquial"]
-    return (f"{label} | dev R5 {d['recall@5']:.3f} MRR {d['mrr@10']:.3f} | "
-            f"colloquial R5 {c['recall@5']:.3f} MRR {c['mrr@10']:.3f}")
+def load_sets(args) -> dict[str, Cached]:
+    searchers: dict[str, Searcher] = {}
+
+    def searcher(index: str) -> Searcher:
+        if index not in searchers:
+            embedder = next(iter(searchers.values())).embedder if searchers else None
+            searchers[index] = Searcher(load_index(Path(index)), embedder, fusion=Fusion() if args.defaults else None)
+        return searchers[index]
+
+    specs = list(args.set or [])
+    if not specs:
+        specs = [f"dev={args.index}:{SHARED / 'dev.jsonl'}", f"dev-colloquial={args.index}:{SHARED / 'dev-colloquial.jsonl'}"]
+        indexes = {"ncpqa": args.ncpqa, "laws": args.laws}
+        for name, (kind, gold) in EXTERNAL.items():
+            if indexes[kind] and (Path(args.evals) / gold).exists():
+                specs.append(f"{name}={indexes[kind]}:{Path(args.evals) / gold}")
+    sets = {}
+    for spec in specs:
+        name, _, where = spec.partition("=")
+        index, _, gold = where.partition(":")
+        items = load_gold(Path(gold))[: args.limit]
+        sets[name] = Cached(searcher(index), items, args.candidates)
+        print(f"{name}: {len(items)} questions over {index}", flush=True)
+    return sets
+
+
+def score_all(sets: dict[str, Cached], fusion: Fusion) -> dict[str, dict]:
+    return {name: c.score(fusion) for name, c in sets.items()}
+
+
+def line(label: str, scores: dict[str, dict]) -> str:
+    cells = [f"{name} {headline(s)[:-2]} {s[headline(s)]:.3f}" for name, s in scores.items()]
+    return f"{label} | " + " | ".join(cells)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--index", default=str(ROOT / "index"))
+    ap.add_argument("--set", action="append", help="NAME=INDEX:GOLD (repeatable)")
+    ap.add_argument("--index", default=str(ROOT / "index"), help="index of corpus/ for the seeds' sets")
+    ap.add_argument("--ncpqa", help="index of the ncpqa-dev notices")
+    ap.add_argument("--laws", help="index of ../shared/corpora/laws (or a part)")
+    ap.add_argument("--evals", default=str(Path.home() / ".cache" / "policyqa-evals"))
+    ap.add_argument("--candidates", type=int, default=MIN_CANDIDATES)
+    ap.add_argument("--limit", type=int, help="only the first N questions of each set")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--ablations", action="store_true")
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--defaults", action="store_true", help="start from this version's defaults, not the manifests'")
     args = ap.parse_args()
-    index = load_index(Path(args.index))
-    searcher = Searcher(index)
-    sets = {p.stem: load_gold(p) for p in SETS}
-    cache = signal_cache(searcher, sets)
+    sets = load_sets(args)
+    current = next(iter(sets.values())).searcher.fusion
+    base = score_all(sets, current)
+    print(line(f"in use {current.to_dict()}", base), flush=True)
 
     runs = []
     for values in itertools.product(*GRID.values()):
-        fusion = Fusion(**dict(zip(GRID, values)))
-        runs.append((fusion, evaluate(searcher, cache, sets, fusion)))
-
-    def key(run):
-        d, c = run[1]["dev"], run[1]["dev-colloquial"]
-        keeps_dev = d["recall@5"] >= 0.97 and d["mrr@10"] >= 0.95
-        return keeps_dev, c["recall@5"] + c["mrr@10"], d["recall@5"] + d["mrr@10"]
-
-    runs.sort(key=key, reverse=True)
-    current = Fusion.from_manifest(index.manifest)
-    print(line(f"in use  {current.to_dict()}", evaluate(searcher, cache, sets, current, verbose=args.verbose)))
-    for fusion, m in runs[: args.top]:
+        fusion = replace(current, **dict(zip(GRID, values)))
+        scores = score_all(sets, fusion)
+        gains = [scores[n][headline(base[n])] - base[n][headline(base[n])] for n in sets]
+        runs.append((min(gains), float(np.mean([s[headline(s)] for s in scores.values()])), fusion, scores))
+    runs.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    for worst, mean, fusion, scores in runs[: args.top]:
         fields = {k: getattr(fusion, k) for k in GRID}
-        print(line(f"grid    {fields}", m))
+        print(line(f"worst {worst:+.3f} mean {mean:.3f} {fields}", scores))
     if args.ablations:
-        ablations(searcher, cache, sets, current)
+        ablations(sets, current)
 
 
-def ablations(searcher, cache, sets, current: Fusion) -> None:
+def ablations(sets: dict[str, Cached], current: Fusion) -> None:
     print("ablations (everything else as in use):")
-    bare = Searcher(searcher.index, searcher.embedder, current, thesaurus=Thesaurus([]))
-    bare_cache = signal_cache(bare, sets)
     cases = {
-        "m3e + BM25 only (before this work)": (bare, bare_cache, replace(current, second_weight=0.0, bm25_weight=0.2)),
-        "no thesaurus": (bare, bare_cache, current),
-        "no second model": (searcher, cache, replace(current, second_weight=0.0)),
-        "second model, whole chunks only": (searcher, cache, replace(current, second_sentences=0.0)),
+        "no second model": replace(current, second_weight=0.0),
+        "second model, whole chunks only": replace(current, second_sentences=0.0),
+        "no BM25": replace(current, bm25_weight=0.0),
+        "no thesaurus expansion words": replace(current, expansion_weight=0.0),
+        "reciprocal ranks instead of scores": replace(current, method="rrf"),
     }
-    for label, (s, c, fusion) in cases.items():
-        print(line(f"  {label:38}", evaluate(s, c, sets, fusion)))
-    searcher.fusion = current
-    index, emb = searcher.index, searcher.embedder
-    # m3e-small on every sentence (tried, not kept: no gain, twice the embedding time)
-    rows = index.store.query("SELECT c.row, c.text, s.path FROM chunks c JOIN sections s ON s.row = c.section_row")
-    texts, owner = [], []
-    for row, text, path in rows:
-        for s in split_sentences(text):
-            if len(s) >= 6:
-                texts.append(to_simplified(f"{json.loads(path)[-1]}：{s}"))
-                owner.append(row)
-    vecs, owner = emb.encode(texts, batch_size=64), np.array(owner)
-    extra = {}
-    for key, (plan, _, _) in cache.items():
-        best = np.full(index.size, -1.0, dtype=np.float32)
-        np.maximum.at(best, owner, vecs @ emb.encode([plan.simplified])[0])
-        extra[key] = 0.5 * best
-    print(line(f"  {'+ m3e on every sentence (0.5)':38}", evaluate(searcher, cache, sets, current, extra)))
-    # pseudo-relevance feedback: the top 3 results' words as more expansions (tried, not kept)
-    prf = {}
-    for key, (plan, rows, signals) in cache.items():
-        fused = current.combine(signals)
-        top_rows = rows[np.argsort(-fused)[:3]]
-        words = " ".join(t for (t,) in index.store.query(
-            f"SELECT tokens FROM chunks WHERE row IN ({','.join('?' * len(top_rows))})", tuple(int(r) for r in top_rows))
-        ).split()
-        common = [w for w, _ in __import__("collections").Counter(words).most_common(8) if w not in plan.words]
-        score = index.bm25.scores(common, index.size)
-        prf[key] = 0.1 * score / max(float(score.max()), 1e-9)
-    print(line(f"  {'+ pseudo-relevance feedback (0.1)':38}", evaluate(searcher, cache, sets, current, prf)))
+    for label, fusion in cases.items():
+        print(line(f"  {label:36}", score_all(sets, fusion)), flush=True)
+    bare = {}
+    for name, c in sets.items():
+        s = Searcher(c.searcher.index, c.searcher.embedder, current, thesaurus=Thesaurus([]))
+        bare[name] = Cached(s, c.items, MIN_CANDIDATES)
+    print(line(f"  {'no thesaurus at all':36}", score_all(bare, current)))
 
 
 if __name__ == "__main__":

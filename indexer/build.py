@@ -27,6 +27,7 @@ from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .embed import BATCH, DEFAULT_MODEL, Embedder, load_embedder
 from .errors import PolicyQAError, os_reason
+from .fusion import Fusion
 from .parse import parse_text
 from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
 from .records import ParsedDocument
@@ -35,7 +36,7 @@ from .workers import Task
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 5
+PIPELINE_VERSION = 6
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 EMBED_BATCH = BATCH
 # Chunks per call to the second model when it runs alone (with their sentences, ~4x as many
@@ -139,8 +140,6 @@ def _settings(model: str, max_chars: int, overlap: int) -> dict:
 
 def _default_fusion() -> dict:
     """The fusion weights searches of this index use (tuned with bench/tune_fusion.py)."""
-    from assistant.retrieve import Fusion
-
     return Fusion().to_dict()
 
 

@@ -7,21 +7,25 @@ from __future__ import annotations
 import threading
 
 _lock = threading.Lock()
-_converter = None
+_converters: dict[str, object] = {}
 
 
-def _get():
-    global _converter
-    if _converter is None:
+def _get(config: str):
+    if config not in _converters:
         with _lock:
-            if _converter is None:
+            if config not in _converters:
                 try:
                     import opencc
                 except ImportError as e:  # pragma: no cover - depends on the environment
                     raise RuntimeError("缺少 OpenCC：pip install opencc") from e
-                _converter = opencc.OpenCC("t2s")
-    return _converter
+                _converters[config] = opencc.OpenCC(config)
+    return _converters[config]
 
 
 def to_simplified(text: str) -> str:
-    return _get().convert(text) if text else text
+    return _get("t2s").convert(text) if text else text
+
+
+def to_traditional(text: str) -> str:
+    """For matching a few query words against stored text that may be traditional."""
+    return _get("s2t").convert(text) if text else text

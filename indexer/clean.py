@@ -13,6 +13,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from .runon import split_run_on
 from .textutil import (
     display_width,
     ends_sentence,
@@ -28,6 +29,7 @@ class Cleaned:
     paragraphs: list[str]
     removed: list[str] = field(default_factory=list)  # chrome lines, for reports and tests
     print_date: str = ""  # from a `…印发` footer, ISO yyyy-mm-dd
+    front_title: str = ""  # `title:` of a Markdown file's front matter
 
     @property
     def text(self) -> str:
@@ -410,10 +412,31 @@ def normalize_paragraph(text: str) -> str:
 
 # --- the whole pass -----------------------------------------------------------
 
+_FRONT_FENCE = re.compile(r"^(?:---|\+\+\+)\s*$")
+_FRONT_FIELD = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*[:=]\s*(.*?)\s*$")
+
+
+def strip_front_matter(lines: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """A Markdown file's front matter (`---` / `key: value` lines / `---` at the top, as static
+    site generators write it) is about the file, not its text: taken out, its fields kept."""
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None or not _FRONT_FENCE.match(lines[start]):
+        return lines, [], {}
+    for end in range(start + 1, min(len(lines), start + 40)):
+        if _FRONT_FENCE.match(lines[end]):
+            fields = [_FRONT_FIELD.match(line) for line in lines[start + 1:end] if line.strip()]
+            if not all(fields):
+                return lines, [], {}
+            values = {m[1].lower(): m[2].strip("\"'") for m in fields}
+            return lines[end + 1:], [line for line in lines[start:end + 1] if line.strip()], values
+    return lines, [], {}
+
+
 def clean_text(raw: str) -> Cleaned:
     text = normalize_characters(raw)
-    lines = text.split("\n")
+    lines, front, fields = strip_front_matter(text.split("\n"))
     lines, removed, print_date = remove_chrome(lines)
+    removed = front + removed
     lines, dup = drop_truncated_duplicate(lines)
     removed += dup
     lines, notices = drop_license_notices(lines)
@@ -421,11 +444,11 @@ def clean_text(raw: str) -> Cleaned:
     pdf_like = wrap_width(lines) is not None
     lines = [fix_displaced_quotes(line, single=pdf_like) for line in lines]
     paragraphs: list[str] = []
-    for p in (normalize_paragraph(p) for p in assemble_paragraphs(lines)):
+    for p in (normalize_paragraph(p) for p in split_run_on(assemble_paragraphs(lines))):
         if _LICENSE_NOTICE.match(p):
             removed.append(p)
         elif p and paragraphs and p == paragraphs[-1] and len(p) <= 60:
             removed.append(p)  # a title repeated by a web page above the document's own
         elif p:
             paragraphs.append(p)
-    return Cleaned(paragraphs, removed, print_date)
+    return Cleaned(paragraphs, removed, print_date, fields.get("title", ""))

@@ -47,12 +47,15 @@ def is_title_line(p: str) -> bool:
 
 
 def classify_line(p: str) -> str:
-    """What a line of a title block is: docnum, date, org, title, or '' (body)."""
+    """What a line at the top is: docnum, date, org, title; note (a dated adoption or
+    publication note: it ends the title block and opens the 题注); or '' (body)."""
     s = p.strip()
     if DOC_NUMBER.fullmatch(s):
         return "docnum"
     if DATE.fullmatch(s) or ISO_DATE.fullmatch(s):
         return "date"
+    if DATE.match(s) and len(s) <= 80 and not ends_sentence(s):
+        return "note"  # `2000年12月13日 最高人民法院公告公布`: an adoption note, not a title
     if s.startswith("# "):
         return "title"
     if ORG_LINE.match(s):
@@ -66,7 +69,7 @@ def title_block_length(paragraphs: list[str]) -> int:
     """How many leading paragraphs are title block (organisation, number, title, date)."""
     n = 0
     for p in paragraphs[:8]:
-        if not classify_line(p):
+        if classify_line(p) in ("", "note"):
             break
         n += 1
     first = paragraphs[0] if paragraphs else ""
@@ -148,14 +151,33 @@ def _region(title: str, org: str, body: str) -> str:
     return ""
 
 
-def extract_metadata(paragraphs: list[str], print_date: str = "", file_name: str = "") -> DocMeta:
+_MD_TITLE = re.compile(r"^#\s+(\S.*)$")  # one `#`: the document's own title
+
+
+def markdown_title(paragraphs: list[str]) -> str:
+    """A Markdown document's `# 标题` at its top. Consecutive ones name a code and its part
+    (`# 中华人民共和国民法典` `# 合同编` → `中华人民共和国民法典 合同编`)."""
+    parts = []
+    for p in paragraphs[:3]:
+        m = _MD_TITLE.match(p)
+        if not m:
+            break
+        parts.append(m[1].strip())
+    return " ".join(parts)
+
+
+def extract_metadata(paragraphs: list[str], print_date: str = "", file_name: str = "",
+                     declared_title: str = "") -> DocMeta:
+    """`declared_title`: a title the file states outside its text (front matter)."""
     head = paragraphs[:12]
     meta = DocMeta()
     block = title_block_length(paragraphs)
     # A title is looked for in the title block and, for notices that issue a plan,
-    # in the short lines before the first heading.
+    # in the short lines before the first heading. A title the file declares (front matter,
+    # a Markdown `# 标题`) is better evidence than any line that merely looks like one.
     candidates = paragraphs[:block] + [p for p in head[block:] if classify_line(p) == "title"]
-    meta.title = _pick_title(candidates) or (paragraphs[0].lstrip("# ").strip() if block else "")
+    meta.title = (markdown_title(paragraphs) or declared_title or _pick_title(candidates)
+                  or (paragraphs[0].lstrip("# ").strip() if block else ""))
     for p in head:
         kind = classify_line(p)
         if kind == "org" and not meta.org:

@@ -416,10 +416,11 @@ class Store:
         paths = json.loads("[" + ",".join(r[3] for r in rows) + "]")  # one parse, not one per section
         return [SectionRow(r[0], r[1], r[2], p, r[4], r[5], r[6], bool(r[7])) for r, p in zip(rows, paths)]
 
-    def chunk_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.query("SELECT doc_row, section_row FROM chunks ORDER BY row")
-        arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        return arr[:, 0].astype(np.int32), arr[:, 1].astype(np.int32)
+    def chunk_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per chunk row: its document row, section row, and start and end in the document text."""
+        rows = self.query("SELECT doc_row, section_row, start, end FROM chunks ORDER BY row")
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        return arr[:, 0].astype(np.int32), arr[:, 1].astype(np.int32), arr[:, 2].astype(np.int32), arr[:, 3].astype(np.int32)
 
     def chunks(self, rows: list[int]) -> dict[int, tuple[str, int, int]]:
         if not rows:

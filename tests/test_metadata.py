@@ -54,3 +54,43 @@ def test_no_region_is_invented():
     assert m.region == ""
     assert m.doc_type == "通知"
     assert m.year == 2024
+
+
+def test_every_statute_of_a_slice_of_the_laws_corpus_is_titled_by_its_law():
+    """The `# 标题` line names a law; a line that merely looks like a title (an adoption note
+    naming a 决定 or a 公告, a chapter heading) does not; a part of a code is titled as such."""
+    import re
+    from pathlib import Path
+
+    from indexer.parse import parse_text
+    from indexer.read import read_document
+    from indexer.textutil import match_key
+
+    laws = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "laws"
+    if not laws.is_dir():
+        pytest.skip("../shared/corpora/laws not available")
+    files = [p for folder in ("民法典", "宪法", "行政法规", "司法解释", "社会法")
+             for p in sorted((laws / folder).glob("*.md"))[::6]]
+    assert len(files) > 40
+    for path in files:
+        doc = parse_text(read_document(path), path.relative_to(laws).as_posix())
+        law = match_key(re.sub(r"\(\d{4}-\d\d-\d\d\)$", "", path.stem).replace("中华人民共和国", ""))
+        title = match_key(doc.meta.title.replace("中华人民共和国", ""))
+        assert law in title or title in law, (path.name, doc.meta.title)
+    code_part = parse_text(read_document(laws / "民法典" / "合同编.md"), "民法典/合同编.md").meta.title
+    assert code_part == "中华人民共和国民法典 合同编"
+    assert parse_text(read_document(laws / "宪法" / "宪法.md"), "宪法/宪法.md").meta.title == "中华人民共和国宪法"
+
+
+def test_front_matter_is_not_the_title():
+    from indexer.parse import parse_text
+
+    doc = parse_text("---\nbookCollapseSection: true\ntitle: 部门规章\n---\n第一条 为了规范管理，制定本办法。\n",
+                     "部门规章/_index.md")
+    assert doc.meta.title == "部门规章" and "bookCollapseSection" not in doc.text
+    doc = parse_text("---\ntitle: 部门规章\n---\n# 某某管理办法\n\n第一条 为了规范管理，制定本办法。\n", "x.md")
+    assert doc.meta.title == "某某管理办法"  # the document's own `# 标题` first
+    doc = parse_text("---\nweight: 3\n---\n# 某某管理办法\n\n第一条 为了规范管理，制定本办法。\n", "某某管理办法(2020-01-01).md")
+    assert doc.meta.title == "某某管理办法" and "weight" not in doc.text
+    doc = parse_text("第一条 为了规范管理，制定本办法。\n第二条 本办法自公布之日起施行。\n", "某某管理办法(2020-01-01).md")
+    assert doc.meta.title == "某某管理办法"

@@ -1,0 +1,106 @@
+"""How an index's search signals are fused: settings stored in the index manifest
+(`retrieval.fusion`) beside the other index settings, and the arithmetic on them.
+
+Signals per candidate chunk (assistant/retrieve.py computes them):
+
+- `dense`: m3e-small cosine of the question (optionally mixed with the question plus its
+  thesaurus expansions);
+- `bm25`: BM25 over jieba words, expansion words at a lower weight, over the best of the query;
+- `second`: the Universal Sentence Encoder's cosine with the chunk and with its best sentence;
+- `coverage`: the IDF-weighted share of the question's words found in the chunk's own text
+  (not its title), which tells apart passages of one document that a title matches alike.
+
+Ranking (`zscore`, the default): each signal is standardised over the query's candidate pool
+(minus its mean, over its spread), then weighted and summed. A signal's scale then does not
+depend on the corpus or on the question: the same weights hold on plans, notices and statutes
+(bench/tune_fusion.py measures them on every development set together). `score` (a weighted
+sum of the raw signals) and `rrf` (reciprocal ranks) remain for comparison and older indexes.
+
+A result's shown relevance (`得分`, and the answer's relevance decision) needs evidence that is
+absolute across questions, which pool-standardised values are not: `relevance` is a fixed
+weighted sum of the raw signals over its best possible value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# The absolute relevance: raw cosine and BM25 share, weighted as tuned before the pool
+# standardisation (dev sets), over their best possible sum.
+RELEVANCE_WEIGHTS = {"dense": 1.0, "bm25": 0.25, "second": 0.8}
+
+
+@dataclass(frozen=True)
+class Fusion:
+    method: str = "zscore"
+    dense_weight: float = 1.0
+    # Share of the m3e score from the question plus its expansions: 0 scores the same as 0.3,
+    # and the long expanded text costs ~50 ms of model time per query.
+    expanded_dense: float = 0.0
+    bm25_weight: float = 1.0
+    expansion_weight: float = 0.6  # an expansion word counts this much of a question's own word
+    second_weight: float = 0.8  # the Universal Sentence Encoder
+    second_sentences: float = 0.75  # share of its score from the chunk's best sentence
+    coverage_weight: float = 0.2
+    rrf_k: int = 60
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> Fusion:
+        conf = (manifest.get("retrieval") or {}).get("fusion") or {}
+        known = {k: v for k, v in conf.items() if k in cls.__dataclass_fields__}
+        if "method" not in known:
+            known["method"] = "score"
+        if known["method"] == "score":  # indexes written before the coverage signal
+            known.setdefault("coverage_weight", 0.0)
+            known.setdefault("bm25_weight", 0.25)
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {"dense": self.dense_weight, "bm25": self.bm25_weight, "second": self.second_weight,
+                "coverage": self.coverage_weight}
+
+    def parts(self, s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        dense = (1 - self.expanded_dense) * s["cos_q"] + self.expanded_dense * s["cos_qe"]
+        bm25 = s["bm25_words"] + self.expansion_weight * s["bm25_expansions"]
+        top = float(bm25.max()) if len(bm25) else 0.0
+        lexical = bm25 / top if top > 0 else np.zeros_like(bm25)
+        out = {"dense": dense, "bm25": lexical}
+        if "use_chunk" in s:
+            out["second"] = (1 - self.second_sentences) * s["use_chunk"] + self.second_sentences * s["use_sent"]
+        if "coverage" in s:
+            out["coverage"] = s["coverage"]
+        return out
+
+    def combine(self, s: dict[str, np.ndarray]) -> np.ndarray:
+        """The ranking score of every candidate (comparable within one query only)."""
+        parts = self.parts(s)
+        weights = self.weights
+        if self.method == "rrf":
+            total = np.zeros(len(parts["dense"]))
+            for name, values in parts.items():
+                ranks = np.empty(len(values))
+                ranks[np.argsort(-values)] = np.arange(1, len(values) + 1)
+                if name in ("bm25", "coverage"):
+                    ranks[values <= 0] = np.inf
+                total += weights[name] / (self.rrf_k + ranks)
+            return total
+        if self.method == "zscore":
+            return sum(weights[name] * _standardised(values) for name, values in parts.items() if weights[name])
+        return sum(weights[name] * values for name, values in parts.items())
+
+    def relevance(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        """Absolute evidence of relevance in 0…1, comparable across questions."""
+        total = sum(w for name, w in RELEVANCE_WEIGHTS.items() if name in parts)
+        raw = sum(w * parts[name] for name, w in RELEVANCE_WEIGHTS.items() if name in parts)
+        return np.clip(raw / total, 0.0, 1.0)
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std()) if len(values) > 1 else 0.0
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
