@@ -58,13 +58,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=env("POLICYQA_MODEL"))
     p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="登录用户名:密码（也可用 POLICYQA_AUTH）")
     p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
+    p.add_argument("--today", default=env("POLICYQA_TODAY"),
+                   help="问题中的“今年”“去年”按此日期理解（YYYY-MM-DD；默认索引中最新的年份）")
     return p.parse_args(argv)
 
 
-def start_service(index_dir: str | Path, corpus: Path | None = None, model: str | None = None) -> Service:
+def start_service(index_dir: str | Path, corpus: Path | None = None, model: str | None = None,
+                  today: str | None = None) -> Service:
     """The page's service, with its index and models already loading in the background;
     a question that arrives before they are ready waits for them."""
-    service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env())
+    service = Service(index_dir, corpus_dir=corpus, model=model, llm=LLMConfig.from_env(), today=today)
     if service.local:
         store.remove_stale_staging(service.index_dir)  # left by a server killed mid-build
     threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
@@ -77,7 +80,7 @@ def _start_early() -> Service:
     # Collection resumes, with them set aside, once the page is built (see serve).
     gc.disable()
     args = parse_args()
-    return start_service(args.index, Path(args.corpus) if args.corpus else None, args.model)
+    return start_service(args.index, Path(args.corpus) if args.corpus else None, args.model, args.today)
 
 
 # Run as a program, the index and models start loading before Gradio is imported (~3 s of
@@ -485,10 +488,10 @@ def parse_auth(value: str | None):
 
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 7860, model: str | None = None,
           corpus: Path | None = None, auth: str | None = None, share: bool = False,
-          service: Service | None = None) -> None:
+          service: Service | None = None, today: str | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     login = parse_auth(auth)
-    app = build_app(service or start_service(index_dir, corpus, model))
+    app = build_app(service or start_service(index_dir, corpus, model, today))
     gc.freeze()  # what start-up made stays: keep it out of every later collection
     gc.enable()
     _stop_on_sigterm()
@@ -627,7 +630,7 @@ def main(argv: list[str] | None = None, service: Service | None = None) -> int:
     args = parse_args(argv)
     try:
         serve(args.index, args.host, args.port, args.model, Path(args.corpus) if args.corpus else None,
-              args.auth, args.share, service=service)
+              args.auth, args.share, service=service, today=args.today)
     except KeyboardInterrupt:  # stopped before the page was up
         return 130
     return 0

@@ -291,11 +291,15 @@ def cmd_ask(args) -> int:
     from .llm import LLMConfig
     from .plain import answer_text
 
+    if args.batch:
+        return _ask_batch(args)
+    if args.question is None:
+        raise UserError("请给出问题，例如：policyqa ask 发展党员有哪些要求")
     question = clean_query(args.question)
     _notice(args.question)
     if not question:
         raise UserError("问题为空，例如：policyqa ask 发展党员有哪些要求")
-    answerer = Answerer(_searcher(args))
+    answerer = Answerer(_searcher(args), today=args.today)
     config = LLMConfig.from_env()
     filters = _filters(args)
     if config is None:
@@ -319,23 +323,58 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _ask_batch(args) -> int:
+    """`ask --batch FILE`: the same input rules as `search --batch`; the extractive answer of
+    every line (scripts want one kind of answer per run)."""
+    from .answer import Answerer
+    from .plain import answer_text
+
+    items = read_batch(Path(args.batch))
+    if not items:
+        raise UserError(f"批量问题文件 {args.batch} 中没有问题")
+    answerer = Answerer(_searcher(args), today=args.today)
+    filters = _filters(args)
+    answered = 0
+    for line, raw, error in items:
+        question = clean_query(raw) if raw is not None else None
+        notice = query_notice(raw) if raw is not None else ""
+        if notice:
+            print(f"第 {line} 行：{notice}", file=sys.stderr)
+        if error is None and not question:
+            error = "问题为空"
+        if error is not None:
+            print(f"第 {line} 行：{error}", file=sys.stderr)
+            if args.json:
+                _print_json({"line": line, "question": question, "error": error})
+            continue
+        answer = answerer.answer(question, k=args.k, filters=filters)
+        answered += 1
+        if args.json:
+            _print_json({"line": line, **answer.to_json(), **({"notice": notice} if notice else {})})
+        else:
+            print(f"# {question}\n{answer_text(answer)}\n")
+    return 0 if answered else 1
+
+
 def _eval_answers(searcher, items, args) -> int:
     from .answer import Answerer
     from .evaluate import evaluate_answers
 
-    result = evaluate_answers(Answerer(searcher), items)
+    result = evaluate_answers(Answerer(searcher, today=args.today), items)
     if args.json:
         _print_json(result if args.verbose else {k: v for k, v in result.items() if k != "details"})
         return 0
-    print(f"{args.gold}：{result['questions']} 个问题，回答所引段落含金标准章节的 {result['answers_citing_gold']} 个"
-          f"（{result['share']:.1%}）")
+    print(f"{args.gold}：{result['questions']} 个问题，拒答 {result['refused']} 个")
+    if "share" in result:
+        print(f"  回答所引段落含金标准章节的 {result['answers_citing_gold']} 个（{result['share']:.1%}）")
     if "answer_share" in result:
         print(f"  回答文字含标准答案的 {result['answers_containing_gold']} 个（{result['with_gold_answer']} 个有标准答案，"
-              f"{result['answer_share']:.1%}）")
+              f"{result['answer_share']:.1%}）；前 5 段含标准答案的 {result['passages_containing_gold']} 个，"
+              f"回答保留其中 {result['of_what_passages_hold']:.1%}")
     if args.verbose:
         for row in result["details"]:
-            if not row["hit"] and ("contains_answer" not in row or not row["contains_answer"]):
-                print(f"  未引用金标准 {row['id']} {row['question']}（{row['status']}）")
+            if row.get("hit") is False or row.get("contains_answer") is False:
+                print(f"  未命中 {row['id']} {row['question']}（{row['status']}）")
     return 0
 
 
@@ -414,7 +453,7 @@ def cmd_serve(args) -> int:
     import ui
 
     ui.serve(index_dir=args.index, host=args.host, port=args.port, model=args.model,
-             corpus=Path(args.corpus) if args.corpus else None, auth=args.auth, share=args.share)
+             corpus=Path(args.corpus) if args.corpus else None, auth=args.auth, share=args.share, today=args.today)
     return 0
 
 
@@ -457,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("question", nargs="?", help="问题")
     common(sp)
     sp.add_argument("-k", type=int, default=5, help="参考段落数（默认 5）")
+    sp.add_argument("--batch", help="批量提问：JSONL 文件（question 字段）或每行一个问题")
+    sp.add_argument("--today", default=_env("POLICYQA_TODAY"),
+                    help="“今年”“去年”按此日期理解（YYYY-MM-DD 或 YYYY；默认索引中最新的年份，或 $POLICYQA_TODAY）")
     sp.add_argument("--year", action="append", help="按年份筛选，可重复")
     sp.add_argument("--region", action="append", help="按地区筛选，可重复")
     sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
@@ -498,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.add_argument("-v", "--verbose", action="store_true", help="列出未满分的问题")
-    sp.add_argument("--answers", action="store_true", help="评测回答：所引段落是否含金标准章节")
+    sp.add_argument("--answers", action="store_true", help="评测回答：所引段落是否含金标准章节、回答是否含标准答案")
+    sp.add_argument("--today", default=_env("POLICYQA_TODAY"), help="评测回答时“今年”按此日期理解")
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("serve", help="启动网页界面")
@@ -508,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--corpus", default=_env("POLICYQA_CORPUS"), help="文档文件夹（网页上传的文件存放于此）")
     sp.add_argument("--auth", default=_env("POLICYQA_AUTH"), help="登录 用户名:密码（默认不需登录）")
     sp.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
+    sp.add_argument("--today", default=_env("POLICYQA_TODAY"), help="问题中的“今年”按此日期理解（YYYY-MM-DD）")
     sp.set_defaults(func=cmd_serve)
     return p
 

@@ -216,28 +216,38 @@ def metric_line(summary: dict) -> str:
 # --- answers ---------------------------------------------------------------------------------
 
 def evaluate_answers(answerer, items: list[dict]) -> dict:
-    """Share of questions whose answer cites at least one gold section (`gold`), and share of
-    answers whose text contains the gold answer (`gold_answer`, the answer rule above)."""
-    hits, contains, with_answer, rows = 0, 0, 0, []
+    """For gold files with sections (`gold`): the share of answers citing a gold section. With
+    `gold_answer`: the share of answers whose text contains it (the answer rule above), beside
+    the share of questions whose top five passages do (what the answer could have used)."""
+    counts = {"cite": 0, "with_sections": 0, "contain": 0, "with_answer": 0, "passages_contain": 0, "refused": 0}
+    rows = []
     for item in items:
         ans = answerer.answer(item["question"], k=5)
+        counts["refused"] += ans.status != "ok"
         cited_numbers = {n for p in ans.points for n in p.citations}
         cited = [p for p in ans.passages if p.rank in cited_numbers]
-        hit = any(gold_rank(g, _renumbered(cited), len(cited) or 1) for g in item.get("gold", []))
-        hits += hit
         row = {"id": item.get("id", ""), "question": item["question"], "status": ans.status,
-               "cited": [p.section_id for p in cited], "hit": hit}
+               "cited": [p.section_id for p in cited]}
+        if item.get("gold"):
+            counts["with_sections"] += 1
+            row["hit"] = any(gold_rank(g, _renumbered(cited), len(cited) or 1) for g in item["gold"])
+            counts["cite"] += row["hit"]
         if "gold_answer" in item:
-            with_answer += 1
-            text = "".join(p.text for p in ans.points) or ans.text
-            row["contains_answer"] = answer_found(item["gold_answer"], text)
-            contains += row["contains_answer"]
+            counts["with_answer"] += 1
+            row["contains_answer"] = answer_found(item["gold_answer"], ans.plain_text())
+            row["passages_contain"] = any(answer_found(item["gold_answer"], p.text) for p in ans.passages[:5])
+            counts["contain"] += row["contains_answer"]
+            counts["passages_contain"] += row["passages_contain"]
         rows.append(row)
     n = len(items)
-    result = {"questions": n, "answers_citing_gold": hits, "share": round(hits / n, 4), "details": rows}
-    if with_answer:
-        result.update({"with_gold_answer": with_answer, "answers_containing_gold": contains,
-                       "answer_share": round(contains / with_answer, 4)})
+    result = {"questions": n, "refused": counts["refused"], "details": rows}
+    if counts["with_sections"]:
+        result.update({"answers_citing_gold": counts["cite"], "share": round(counts["cite"] / counts["with_sections"], 4)})
+    if counts["with_answer"]:
+        result.update({"with_gold_answer": counts["with_answer"], "answers_containing_gold": counts["contain"],
+                       "answer_share": round(counts["contain"] / counts["with_answer"], 4),
+                       "passages_containing_gold": counts["passages_contain"],
+                       "of_what_passages_hold": round(counts["contain"] / max(1, counts["passages_contain"]), 4)})
     return result
 
 

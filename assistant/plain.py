@@ -12,10 +12,14 @@ from .render import cited_passages
 
 def answer_text(ans: Answer) -> str:
     if ans.status != "ok":
-        return ans.message
+        return ans.message + (f"（{ans.understood}）" if ans.understood else "")
     lines = []
+    if ans.understood:
+        lines.append(f"（{ans.understood}）")
     if ans.notice:
         lines.append(f"（{ans.notice}）")
+    if ans.gap and ans.mode != "generative":
+        lines.append(ans.gap)
     if ans.mode == "generative":
         lines.append(ans.text.strip())
     else:

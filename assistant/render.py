@@ -94,8 +94,12 @@ def answer_html(ans: Answer) -> str:
     if ans.status != "ok":
         return f'<div class="pq-answer pq-none">{esc(ans.message)}</div>'
     parts = ['<div class="pq-answer">']
+    if ans.understood:
+        parts.append(f'<div class="pq-understood">{esc(ans.understood)}</div>')
     if ans.notice:
         parts.append(f'<div class="pq-notice">{esc(ans.notice)}</div>')
+    if ans.gap and ans.mode != "generative":
+        parts.append(f'<div class="pq-gap">{esc(ans.gap)}</div>')
     if ans.mode == "generative":
         parts.append('<div class="pq-answer-head">回答（由语言模型根据下列段落撰写）</div>')
         body = ans.text if ans.text else "正在生成……"

@@ -34,8 +34,8 @@ MIN_CANDIDATES = 200
 LONG_SECTION_CHUNKS = 3
 PASSAGES_PER_SECTION = 3
 MAX_PASSAGE_CHARS = 800
-GATE_EXPANSIONS = True
-USE_EXPANDED = True
+# How much a preferred year (`今年`) lifts a document's passages, in spreads of the query's scores.
+YEAR_PREFERENCE = 0.5
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 # Above this many sentences, sentences only re-score candidates instead of proposing them.
 SENTENCE_SEARCH_LIMIT = 300_000
@@ -71,8 +71,11 @@ class Filters:
     years: set[int] = field(default_factory=set)
     regions: set[str] = field(default_factory=set)
     docs: set[str] = field(default_factory=set)  # doc ids, titles or sources (substring match)
+    # A preference, not a filter: documents of these years rank higher (`今年` in a question).
+    prefer_years: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
+        """Whether anything is filtered out (a preference filters nothing)."""
         return bool(self.years or self.regions or self.docs)
 
 
@@ -225,8 +228,6 @@ class Searcher:
         the corpus does not cover (school safety over a law library, say) would only pull the
         second model towards unrelated text, so it is dropped: the thesaurus calibrates itself
         to each index by its vocabulary."""
-        if not GATE_EXPANSIONS:
-            return True
         vocab = self.index.bm25.vocab
         words = [w for w in tokenize(term) if w.strip()]
         return bool(words) and all(w in vocab for w in words)
@@ -251,6 +252,9 @@ class Searcher:
         if not np.isfinite(combined).all():  # vectors damaged in place, past the checks on load
             raise IndexDamaged(f"索引 {self.index.path} 中有无效的向量（非数值）。"
                                f"请重建：{rebuild_hint(self.index.path, self.manifest.get('corpus'))}")
+        if filters is not None and filters.prefer_years and len(combined) > 1:
+            preferred = np.isin(self._doc_year[self.index.chunk_doc[rows]], list(filters.prefer_years))
+            combined = combined + YEAR_PREFERENCE * float(combined.std()) * preferred
         fused = dict(zip(rows.tolist(), combined.tolist()))
         self._put_cited_first(query, fused, allowed)
         return self._results(fused, rows, signals, k, plan)
@@ -272,7 +276,7 @@ class Searcher:
         candidates.append(_top(words + self.fusion.expansion_weight * expansions, n, positive=True))
         uq = None
         if self._has_second:
-            uq = second.encode([plan.expanded if USE_EXPANDED else plan.simplified])[0]
+            uq = second.encode([plan.expanded])[0]
             candidates.append(vectors.search(index.use_index, index.use_params, uq, n, allowed_ids, index.use_chunks))
             sent_rows = self._sentence_candidates(uq, 4 * n)
             if sent_rows is not None:

@@ -28,13 +28,14 @@ log = logging.getLogger("policyqa.service")
 
 class Service:
     def __init__(self, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None,
-                 embedder: Embedder | None = None, llm: LLMConfig | None = None):
+                 embedder: Embedder | None = None, llm: LLMConfig | None = None, today: str | None = None):
         self.location = str(index_dir)
         self.local = engines.is_local(index_dir)
         self.index_dir = Path(index_dir)
         self._corpus = Path(corpus_dir) if corpus_dir else None
         self.model = model
         self.llm = llm
+        self.today = today  # what `今年` means (default: the index's newest year)
         self._embedder = embedder
         self._lock = threading.Lock()
         self._searcher: SearchEngine | None = None
@@ -71,7 +72,7 @@ class Service:
                     return self._searcher  # a swap in progress: keep answering from the old index
                 raise
             self._searcher = Searcher(index, self.embedder(index.model_name))
-            self._answerer = Answerer(self._searcher)
+            self._answerer = Answerer(self._searcher, today=self.today)
             self._stamp = stamp
             return self._searcher
 
@@ -79,7 +80,7 @@ class Service:
         with self._lock:
             if self._searcher is None:
                 self._searcher = engines.open_engine(self.location, model=self.model)
-                self._answerer = Answerer(self._searcher)
+                self._answerer = Answerer(self._searcher, today=self.today)
             return self._searcher
 
     def warm_up(self) -> None:
@@ -94,7 +95,7 @@ class Service:
     def answerer(self) -> Answerer:
         searcher = self.searcher()
         answerer = self._answerer
-        return answerer if answerer is not None and answerer.searcher is searcher else Answerer(searcher)
+        return answerer if answerer is not None and answerer.searcher is searcher else Answerer(searcher, today=self.today)
 
     def embedder(self, model_name: str) -> Embedder:
         if self._embedder is None or self._embedder.name != model_name:
