@@ -449,27 +449,52 @@ def cmd_draft_check(args) -> int:
     return _emit(args, report, lambda: draft_text(report), draft_blocks)
 
 
-def cmd_serve(args) -> int:
-    import ui
+def cmd_user(args) -> int:
+    """`policyqa user add|remove|list --users FILE`: the accounts of the page."""
+    import getpass
 
-    ui.serve(index_dir=args.index, host=args.host, port=args.port, model=args.model,
-             corpus=Path(args.corpus) if args.corpus else None, auth=args.auth, share=args.share, today=args.today)
+    from .accounts import AccountError, UsersFile
+
+    if not args.users:
+        raise UserError("请用 --users 指定用户文件（或设置 POLICYQA_USERS）")
+    users = UsersFile(Path(args.users))
+    if args.action == "list":
+        for account in users.accounts().values():
+            print(f"{account.name}\t{'管理员' if account.is_admin else '读者'}")
+        return 0
+    if not args.name:
+        raise UserError(f"请给出用户名，例如：policyqa user {args.action} zhang --users {args.users}")
+    if args.action == "remove":
+        users.remove(args.name)
+        print(f"已删除用户：{args.name}", file=sys.stderr)
+        return 0
+    password = args.password
+    if password is None:
+        if not sys.stdin.isatty():
+            raise AccountError("请用 --password 给出密码，或在终端中运行以输入密码")
+        password = getpass.getpass("密码：")
+        if getpass.getpass("再输入一次：") != password:
+            raise AccountError("两次输入的密码不一致")
+    account = users.add(args.name, args.role, password)
+    print(f"已保存用户：{account.name}（{'管理员' if account.is_admin else '读者'}）→ {args.users}", file=sys.stderr)
     return 0
 
 
 # --- parser ------------------------------------------------------------------------------
 
+def common(sp) -> None:
+    """The settings every command that opens an index takes."""
+    sp.add_argument("--index", default=_env("POLICYQA_INDEX", DEFAULT_INDEX),
+                    help="索引文件夹或搜索后端地址（默认 $POLICYQA_INDEX 或 ./index）")
+    sp.add_argument("--thesaurus", default=_env("POLICYQA_THESAURUS"),
+                    help="追加的词表文件（日常说法 => 文件用语，默认 $POLICYQA_THESAURUS）")
+    sp.add_argument("--model", default=_env("POLICYQA_MODEL"),
+                    help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ChineseParser(prog="policyqa", description="中文政策文件的语义检索与问答")
     sub = p.add_subparsers(dest="command", metavar="命令", title="命令")
-
-    def common(sp):
-        sp.add_argument("--index", default=_env("POLICYQA_INDEX", DEFAULT_INDEX),
-                        help="索引文件夹（默认 $POLICYQA_INDEX 或 ./index）")
-        sp.add_argument("--thesaurus", default=_env("POLICYQA_THESAURUS"),
-                        help="追加的词表文件（日常说法 => 文件用语，默认 $POLICYQA_THESAURUS）")
-        sp.add_argument("--model", default=_env("POLICYQA_MODEL"),
-                        help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
 
     sp = sub.add_parser("index", help="建立或更新索引")
     sp.add_argument("corpus", nargs="?", help="文档文件夹（默认 $POLICYQA_CORPUS 或 ./corpus）")
@@ -544,21 +569,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--today", default=_env("POLICYQA_TODAY"), help="评测回答时“今年”按此日期理解")
     sp.set_defaults(func=cmd_eval)
 
-    sp = sub.add_parser("serve", help="启动网页界面")
-    common(sp)
-    sp.add_argument("--host", default=_env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认 127.0.0.1）")
-    sp.add_argument("--port", type=int, default=int(_env("POLICYQA_PORT", "7860")), help="端口（默认 7860）")
-    sp.add_argument("--corpus", default=_env("POLICYQA_CORPUS"), help="文档文件夹（网页上传的文件存放于此）")
-    sp.add_argument("--auth", default=_env("POLICYQA_AUTH"), help="登录 用户名:密码（默认不需登录）")
-    sp.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
-    sp.add_argument("--today", default=_env("POLICYQA_TODAY"), help="问题中的“今年”按此日期理解（YYYY-MM-DD）")
-    sp.set_defaults(func=cmd_serve)
+    sp = sub.add_parser("user", help="管理网页的用户：add（新增或改密码）、remove、list")
+    sp.add_argument("action", choices=["add", "remove", "list"], help="add、remove 或 list")
+    sp.add_argument("name", nargs="?", help="用户名")
+    sp.add_argument("--users", default=_env("POLICYQA_USERS"), help="用户文件（默认 $POLICYQA_USERS）")
+    sp.add_argument("--role", choices=["admin", "reader"], default="reader", help="角色：admin 或 reader（默认 reader）")
+    sp.add_argument("--password", help="密码（不给出时在终端中输入，至少 8 个字符）")
+    sp.set_defaults(func=cmd_user, k=1)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     try:
-        parser = build_parser()
+        parser = parser or build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()

@@ -1,10 +1,11 @@
 """Draft check: for each item of a pasted draft plan, the closest precedents; and the
 topics of the most recent comparable plan that the draft does not cover.
 
-A section of the comparable plan counts as covered when some draft item is closer
-to it than any other section of its own plan is (plus a small margin): items of one
-plan share its vocabulary, so their mutual similarity is the background a real
-match has to beat. A near-copy always counts.
+A section of the comparable plan counts as covered when it is one of a draft item's
+closest precedents, or when some draft item is closer to it than any other section of
+its own plan is (plus a small margin): items of one plan share its vocabulary, so their
+mutual similarity is the background a real match has to beat. A near-copy always
+counts. The summary, the page and both exports read the same report, so they agree.
 """
 
 from __future__ import annotations
@@ -93,11 +94,14 @@ def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -
     sections = _plan_items(searcher, comparable)
     plan_vectors = searcher.encode([s.text for s in sections])
     missing = []
+    precedent_of_an_item = {p.section_id for item in items for p in item.precedents}
     siblings = plan_vectors @ plan_vectors.T
     np.fill_diagonal(siblings, -1.0)
     best_draft = (plan_vectors @ item_vectors.T).max(axis=1)
     for i, s in enumerate(sections):
         background = siblings[i].max() if len(sections) > 1 else 0.0
+        if s.section_id in precedent_of_an_item:
+            continue
         if not (best_draft[i] >= NEAR_COPY or best_draft[i] > background + MARGIN):
             missing.append(s)
     ref = DocRef(comparable.doc_id, comparable.title, comparable.year, comparable.region)

@@ -37,6 +37,29 @@ def section_link(doc_id: str, key: str) -> str:
     return f"?doc={quote(doc_id)}&section={quote(key)}"
 
 
+def filter_notice(filters) -> str:
+    """`已按 2020 年、宝山区筛选`: a result list narrowed by filters says so."""
+    if not filters:
+        return ""
+    parts = [f"{y} 年" for y in sorted(filters.years)] + sorted(filters.regions)
+    if filters.docs:
+        parts.append(f"{len(filters.docs)} 个文档")
+    chips = "".join(f'<span class="pq-chip">{esc(p)}</span>' for p in parts)
+    return f'<div class="pq-filtered">已按 {chips} 筛选（点“清除筛选”看全部结果）</div>'
+
+
+def conversation_html(turns: list[dict]) -> str:
+    """The conversation's earlier questions and answers, newest last, each with its citations."""
+    if not turns:
+        return ""
+    items = []
+    for t in turns:
+        asked = esc(t["question"])
+        read = f'<span class="pq-meta">（理解为：{esc(t["understood"])}）</span>' if t["understood"] != t["question"] else ""
+        items.append(f'<details class="pq-turn"><summary>问：{asked}{read}</summary>{t["html"]}</details>')
+    return f'<div class="pq-history"><div class="pq-sources-head">本次对话</div>{"".join(items)}</div>'
+
+
 def result_cards(query: str, results: list[SearchResult], empty: str = "") -> str:
     if not results:
         return f'<div class="pq-empty">{esc(empty or f"没有找到与“{query}”相关的内容。")}</div>'
@@ -77,8 +100,13 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 def _with_markers(text: str) -> str:
-    """Escape text, then show [n] markers as links to the passage cards."""
-    return _MARKER.sub(lambda m: f'<sup class="pq-ref"><a href="#passage-{m.group(1)}">[{m.group(1)}]</a></sup>', esc(text))
+    """Escape text, then show [n] markers as links to the passage cards, kept on the line of
+    the text they follow (a word joiner before each, and no break inside a run of them)."""
+    def link(m: re.Match) -> str:
+        return f'&#8288;<a class="pq-ref" href="#passage-{m.group(1)}">[{m.group(1)}]</a>'
+
+    return re.sub(r"((?:\[\d{1,3}\])+)", lambda run: f'<span class="pq-refs">{_MARKER.sub(link, run.group(1))}</span>',
+                  esc(text))
 
 
 def cited_passages(ans: Answer) -> list[SearchResult]:
@@ -186,7 +214,12 @@ def precedents_html(ps) -> str:
     return "\n".join(out)
 
 
+MOSTLY_DIFFERENT = 0.35
+
+
 def comparison_html(c) -> str:
+    if c.ratio < MOSTLY_DIFFERENT:
+        return _side_by_side(c)
     left, right = [], []
     for op, a, b in c.ops:
         if op == "equal":
@@ -202,6 +235,25 @@ def comparison_html(c) -> str:
                 f'<div class="pq-meta">{esc(info.section_id)}{" · " + esc(info.doc_number) if info.doc_number else ""}</div>'
                 f'<div class="pq-text">{"".join(body).replace(chr(10), "<br>")}</div></div>')
     return (f'<div class="pq-meta">文字相似度 {c.ratio:.0%}：左侧删去的文字标红，右侧新增的文字标绿。</div>'
+            f'<div class="pq-compare">{column(c.a, left)}{column(c.b, right)}</div>')
+
+
+def _side_by_side(c) -> str:
+    """Two mostly different texts: shown whole, side by side, only their shared passages marked."""
+    left, right = [], []
+    for op, a, b in c.ops:
+        if op == "equal" and len(a) >= 6:
+            left.append(f'<mark class="pq-same">{esc(a)}</mark>')
+            right.append(f'<mark class="pq-same">{esc(b)}</mark>')
+        else:
+            left.append(esc(a))
+            right.append(esc(b))
+
+    def column(info, body):
+        return (f'<div class="pq-col"><div class="pq-cite">{esc(info.citation)}</div>'
+                f'<div class="pq-meta">{esc(info.section_id)}</div>'
+                f'<div class="pq-text">{"".join(body).replace(chr(10), "<br>")}</div></div>')
+    return (f'<div class="pq-meta">文字相似度 {c.ratio:.0%}：两段文字大部分不同，并排显示全文，只标出相同的文字。</div>'
             f'<div class="pq-compare">{column(c.a, left)}{column(c.b, right)}</div>')
 
 
@@ -223,7 +275,9 @@ def draft_html(r) -> str:
         out.append(f"<div>{esc(r.reason)}</div>")
     out.append("</div>")
     for item in r.items:
-        refs = "".join(f'<li>{esc(p.citation)}（{esc(p.section_id)}）</li>' for p in item.precedents)
+        refs = "".join(
+            f'<li><a href="{esc(section_link(p.doc_id, p.section_id.partition("#")[2]))}" target="_blank">'
+            f'{esc(p.citation)}</a> · 相关度 {p.score:.2f}（{esc(p.section_id)}）</li>' for p in item.precedents)
         out.append(f'<div class="pq-card"><div class="pq-cite">{esc(" › ".join(item.path))}</div>'
                    f'<div class="pq-meta">最接近的先例：</div><ul>{refs}</ul></div>')
     return "".join(out)
@@ -256,4 +310,18 @@ CSS = """
 .pq-ins {background: #ccffd8; text-decoration: none;}
 .pq-matched {color: #57606a; font-size: 0.88em; margin-top: 4px;}
 .pq-via {color: #8c959f;}
+.pq-refs {white-space: nowrap;}
+.pq-ref {font-size: 0.95em; font-weight: 600; text-decoration: none; margin-left: 1px;}
+.pq-understood, .pq-filtered {color: #0969da; margin: 4px 0 8px;}
+.pq-chip {display: inline-block; background: #ddf4ff; border: 1px solid #54aeff; border-radius: 12px;
+          padding: 0 8px; margin: 0 3px; font-size: 0.9em;}
+.pq-gap {font-weight: 600; color: #9a6700; margin: 4px 0;}
+.pq-history {margin: 6px 0 10px; font-size: 0.95em;}
+.pq-turn summary {cursor: pointer; padding: 2px 0;}
+.pq-same {background: #fff3b0;}
+.pq-status {margin: 2px 0;}
+@media (max-width: 640px) {
+  .pq-compare {flex-direction: column;}
+  .pq-card {padding: 8px 10px;}
+}
 """

@@ -19,7 +19,17 @@ from . import engine as engines
 from .answer import Answer, Answerer
 from .engine import SearchEngine
 from .index import load_index
-from .library import KEEP_BOTH, LibraryError, RemovedFile, Upload, add_files, remove_source, restore_removed
+from .journal import Audit, Feedback, beside
+from .library import (
+    KEEP_BOTH,
+    LibraryError,
+    RemovedFile,
+    Upload,
+    add_files,
+    list_removed,
+    remove_source,
+    restore_removed,
+)
 from .llm import LLMConfig
 from .retrieve import Filters, Searcher, SearchResult
 
@@ -28,7 +38,8 @@ log = logging.getLogger("policyqa.service")
 
 class Service:
     def __init__(self, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None,
-                 embedder: Embedder | None = None, llm: LLMConfig | None = None, today: str | None = None):
+                 embedder: Embedder | None = None, llm: LLMConfig | None = None, today: str | None = None,
+                 journal_dir: Path | None = None):
         self.location = str(index_dir)
         self.local = engines.is_local(index_dir)
         self.index_dir = Path(index_dir)
@@ -36,6 +47,10 @@ class Service:
         self.model = model
         self.llm = llm
         self.today = today  # what `今年` means (default: the index's newest year)
+        where = Path(journal_dir) / Path(str(index_dir)).name if journal_dir else (
+            self.index_dir if self.local else Path.cwd() / "policyqa")
+        self.audit = Audit(beside(where, "audit.jsonl"))
+        self.feedback = Feedback(beside(where, "feedback.jsonl"))
         self._embedder = embedder
         self._lock = threading.Lock()
         self._searcher: SearchEngine | None = None
@@ -82,6 +97,13 @@ class Service:
                 self._searcher = engines.open_engine(self.location, model=self.model)
                 self._answerer = Answerer(self._searcher, today=self.today)
             return self._searcher
+
+    def stamp(self) -> str:
+        """Changes whenever a rebuild lands: the page compares it to refresh its lists."""
+        if not self.local:
+            return "remote"
+        stamp = self._manifest_stamp()
+        return "-".join(map(str, stamp)) if stamp else "none"
 
     def warm_up(self) -> None:
         """Load the index, the models and the word segmenter now, so the first question is fast."""
@@ -166,6 +188,10 @@ class Service:
                     u.action, u.reason, u.saved_as = "refused", reasons[u.saved_as], ""
         self.searcher()
         return uploads, report
+
+    def removed(self) -> list[RemovedFile]:
+        """Files taken out of the corpus that can be restored."""
+        return list_removed(self._corpus_or_error()) if self.local and self.corpus is not None else []
 
     def remove(self, doc_id: str, progress: Progress | None = None, user: str = "") -> tuple[RemovedFile, BuildReport]:
         doc = self.engine.document(doc_id)

@@ -95,10 +95,11 @@ def test_odd_queries_on_the_page(page):
 def test_uploads_over_the_size_limit_are_refused(mini_corpus, tmp_path, monkeypatch):
     from gradio_client import Client, handle_file
 
-    import ui
     from assistant import library
+    from webui import layout, server
 
-    monkeypatch.setattr(ui, "MAX_UPLOAD_BYTES", 1024 * 1024)
+    monkeypatch.setattr(server, "MAX_UPLOAD_BYTES", 1024 * 1024)
+    monkeypatch.setattr(layout, "MAX_UPLOAD_BYTES", 1024 * 1024)
     monkeypatch.setattr(library, "MAX_UPLOAD_BYTES", 1024 * 1024)
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
@@ -163,7 +164,7 @@ def _every_route(app):
 def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
     import httpx
 
-    import ui
+    from webui.access import LoginGate
 
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
@@ -175,14 +176,14 @@ def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
         assert len(routes) > 50 and ("POST", "/gradio_api/upload") in routes
         for method, path in routes:
             r = anonymous.request(method, base + path)
-            shell = path in ui.LoginGate.SHELL or path.startswith(ui.LoginGate.SHELL_PREFIXES)
+            shell = path in LoginGate.SHELL or path.startswith(LoginGate.SHELL_PREFIXES)
             assert r.status_code in (401, 403) or (shell and r.status_code < 500), (method, path, r.status_code)
             assert not any(secret in r.text for secret in ("甲区", "\\u7532\\u533a", "发展党员")), (method, path)
         for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=" + str(index_dir / "manifest.json"),
                      "/gradio_api/queue/data?session_hash=x", "/gradio_api/heartbeat/x"):
             r = anonymous.get(base + path)
             assert r.status_code == 401 and "root:" not in r.text, path
-        r = anonymous.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], []]})
+        r = anonymous.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], [], ""]})
         assert r.status_code in (401, 403)
         r = anonymous.post(base + "/gradio_api/upload", files={"files": ("x.txt", b"abc")})
         assert r.status_code in (401, 403)
@@ -193,7 +194,7 @@ def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
         assert logged_in.post(base + "/login", data={"username": "admin", "password": "s3cret"}).status_code == 200
         assert logged_in.get(base + "/gradio_api/info").status_code == 200
         assert "甲区" in logged_in.get(base + "/config").text
-        event = logged_in.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], []]}).json()
+        event = logged_in.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], [], ""]}).json()
         assert "pq-answer" in logged_in.get(f"{base}/gradio_api/call/ask/{event['event_id']}").text
     finally:
         app.close()
@@ -201,13 +202,15 @@ def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
 
 def test_the_page_listens_on_this_machine_only_by_default(monkeypatch):
     import ui
+    from webui import server
 
     seen = {}
-    monkeypatch.setattr(ui, "serve", lambda index_dir, host, port, *a, **k: seen.update(host=host, port=port))
+    monkeypatch.setattr(server, "serve", lambda options, service=None: seen.update(host=options.host, port=options.port))
     monkeypatch.delenv("POLICYQA_HOST", raising=False)
+    monkeypatch.delenv("POLICYQA_PORT", raising=False)
     ui.main(["--index", "nowhere"])
     assert seen == {"host": "127.0.0.1", "port": 7860}
-    from assistant.cli import build_parser
+    from webui.cli import build_parser
 
     args = build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1" and not args.share

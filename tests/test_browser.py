@@ -44,13 +44,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page_url(real_index):
-    import ui
     from assistant.service import Service
 
-    app = ui.build_app(Service(real_index))
-    port = _free_port()
-    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    from .test_ui_client import launch
+
+    app, url = launch(Service(real_index))
+    yield url
     app.close()
 
 
@@ -96,10 +95,11 @@ def test_document_text_with_script_stays_text(browser, tmp_path):
     """A document carrying <script> is shown as text: the script does not run."""
     from selenium.webdriver.common.by import By
 
-    import ui
     from assistant.service import Service
     from indexer.build import build_index
     from indexer.embed import FakeEmbedder
+
+    from .test_ui_client import launch
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -108,11 +108,9 @@ def test_document_text_with_script_stays_text(browser, tmp_path):
         "<a href=\"javascript:window.pwned=4\">点此查看</a>\n",
         encoding="utf-8")
     build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
-    app = ui.build_app(Service(tmp_path / "index", embedder=FakeEmbedder()))
-    port = _free_port()
-    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    app, url = launch(Service(tmp_path / "index", embedder=FakeEmbedder()))
     try:
-        browser.get(f"http://127.0.0.1:{port}/")
+        browser.get(url)
         box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"))
         box.send_keys("测试脚本 <script>window.pwned=3</script>")
         browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
@@ -140,20 +138,20 @@ def test_document_text_with_script_stays_text(browser, tmp_path):
 def test_login_in_the_browser_before_anything_shows(browser, tmp_path):
     from selenium.webdriver.common.by import By
 
-    import ui
     from assistant.service import Service
     from indexer.build import build_index
     from indexer.embed import FakeEmbedder
     from tests.conftest import MINI_DOCS
+
+    from .test_ui_client import launch
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in MINI_DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
-    app = ui.build_app(Service(tmp_path / "index", embedder=FakeEmbedder()))
-    port = _free_port()
-    ui.launch(app, "127.0.0.1", port, auth=("admin", "s3cret"), prevent_thread_lock=True, quiet=True)
+    app, url = launch(Service(tmp_path / "index", embedder=FakeEmbedder()), auth=("admin", "s3cret"))
+    port = url.rstrip("/").rsplit(":", 1)[1]
     try:
         browser.delete_all_cookies()
         browser.get(f"http://127.0.0.1:{port}/")

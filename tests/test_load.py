@@ -15,18 +15,14 @@ from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 
 from .conftest import DEV, DEV_COLLOQUIAL
-from .test_ui_client import free_port
 
 USERS = 20
 
 
 def serve(service: Service):
-    import ui
+    from .test_ui_client import launch
 
-    app = ui.build_app(service)
-    port = free_port()
-    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    return app, f"http://127.0.0.1:{port}/"
+    return launch(service)
 
 
 def percentile(values: list[float], q: float) -> float:

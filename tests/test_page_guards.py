@@ -132,9 +132,9 @@ def test_guessing_passwords_is_throttled_and_logged(mini_corpus, tmp_path, caplo
     import httpx
     from gradio_client import Client
 
-    import ui
+    from webui.access import LoginGate
 
-    ui.LoginGate.throttle = LoginThrottle()
+    LoginGate.throttle = LoginThrottle()
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
     app, url = launch(Service(index_dir, embedder=FakeEmbedder()), auth=("admin", "s3cret"))
@@ -147,12 +147,12 @@ def test_guessing_passwords_is_throttled_and_logged(mini_corpus, tmp_path, caplo
         assert refused.status_code == 429 and "秒后再试" in refused.json()["detail"]
         assert sum("登录失败" in r.getMessage() for r in caplog.records) == FREE_FAILURES
         assert any("登录被限制" in r.getMessage() for r in caplog.records)
-        ui.LoginGate.throttle = LoginThrottle()  # the wait over: the right password works
+        LoginGate.throttle = LoginThrottle()  # the wait over: the right password works
         answer, _ = Client(url, auth=("admin", "s3cret"), verbose=False).predict("发展党员", [], [], [], api_name="/ask")
         assert "出处" in answer
     finally:
         app.close()
-        ui.LoginGate.throttle = LoginThrottle()
+        LoginGate.throttle = LoginThrottle()
 
 
 # --- a server stopped mid-build ------------------------------------------------------------------------

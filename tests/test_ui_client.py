@@ -20,12 +20,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(service: Service, **kwargs):
-    import ui
+def launch(service: Service, auth: tuple[str, str] | None = None, users=None, **kwargs):
+    """The page as `python ui.py` serves it, on a free port of 127.0.0.1."""
+    from webui.access import Access
+    from webui.layout import build_app
+    from webui.server import launch as serve_page
 
-    app = ui.build_app(service)
+    access = Access(users=users, admin=auth, audit=service.audit)
+    app = build_app(service, access)
     port = free_port()
-    ui.launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, **kwargs)
+    serve_page(app, "127.0.0.1", port, access=access, prevent_thread_lock=True, quiet=True, **kwargs)
     return app, f"http://127.0.0.1:{port}/"
 
 
@@ -187,12 +191,12 @@ def test_login_when_auth_is_set(mini_corpus, tmp_path):
 
 
 def test_auth_option_format():
-    import ui
+    from webui.access import parse_auth
 
-    assert ui.parse_auth("admin:pa:ss") == ("admin", "pa:ss")
-    assert ui.parse_auth(None) is None
+    assert parse_auth("admin:pa:ss") == ("admin", "pa:ss")
+    assert parse_auth(None) is None
     with pytest.raises(SystemExit):
-        ui.parse_auth("nopassword")
+        parse_auth("nopassword")
 
 
 def test_precedents_tab(client, tmp_path):

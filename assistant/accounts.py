@@ -1,0 +1,155 @@
+"""Accounts for the page: a users file with a name, a role and a password hash per user.
+
+Readers ask, search and export; administrators also upload, remove, restore and rebuild,
+and read the audit log and the feedback. Passwords are stored as scrypt hashes (hashlib,
+salted, `scrypt$n$r$p$salt$hash`), never as text. The file is JSON, written atomically and
+readable by its owner only:
+
+    {"format": "policyqa-users", "version": 1,
+     "users": [{"name": "zhang", "role": "admin", "password": "scrypt$16384$8$1$…$…"}]}
+
+`policyqa user add NAME --role admin|reader --users FILE` writes it; the page reads it with
+`--users FILE` (or POLICYQA_USERS) and notices changes without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.errors import PolicyQAError, os_reason
+
+ADMIN, READER = "admin", "reader"
+ROLES = (ADMIN, READER)
+FORMAT = "policyqa-users"
+# scrypt cost: 16 MB of memory and some 50 ms per check on this machine, which also slows guessing.
+N, R, P = 2**14, 8, 1
+MIN_PASSWORD = 8
+
+
+class AccountError(PolicyQAError, ValueError):
+    """A users file or account the program refuses; the message is for users."""
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P, dklen=32)
+    return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(digest) // 2)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    password: str = ""  # the hash
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+def check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 64 or any(ch.isspace() or ch in ":/\\" for ch in name):
+        raise AccountError(f"用户名无效：{name!r}（1–64 个字符，不含空格、冒号和斜杠）")
+    return name
+
+
+class UsersFile:
+    """The accounts in one users file, re-read when the file changes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple | None = None
+        self._accounts: dict[str, Account] = {}
+
+    def accounts(self) -> dict[str, Account]:
+        with self._lock:
+            try:
+                st = self.path.stat()
+            except FileNotFoundError:
+                self._stamp, self._accounts = None, {}
+                return {}
+            except OSError as e:
+                raise AccountError(f"无法读取用户文件 {self.path}：{os_reason(e)}") from e
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if stamp != self._stamp:
+                self._accounts = _parse(self.path)
+                self._stamp = stamp
+            return dict(self._accounts)
+
+    def get(self, name: str) -> Account | None:
+        return self.accounts().get(name)
+
+    def check(self, name: str, password: str) -> Account | None:
+        account = self.get((name or "").strip())
+        if account is None:
+            verify_password(password, hash_password("timing"))  # as slow for unknown names
+            return None
+        return account if verify_password(password, account.password) else None
+
+    def add(self, name: str, role: str, password: str) -> Account:
+        name = check_name(name)
+        if role not in ROLES:
+            raise AccountError(f"角色应为 {' 或 '.join(ROLES)}（收到“{role}”）")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符")
+        accounts = self.accounts()
+        accounts[name] = Account(name, role, hash_password(password))
+        self._save(accounts)
+        return accounts[name]
+
+    def remove(self, name: str) -> None:
+        accounts = self.accounts()
+        if name not in accounts:
+            raise AccountError(f"用户文件 {self.path} 中没有用户“{name}”")
+        del accounts[name]
+        self._save(accounts)
+
+    def _save(self, accounts: dict[str, Account]) -> None:
+        data = {"format": FORMAT, "version": 1,
+                "users": [{"name": a.name, "role": a.role, "password": a.password} for a in accounts.values()]}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, ensure_ascii=False, indent=1)
+            os.replace(tmp, self.path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise AccountError(f"无法写入用户文件 {self.path}：{os_reason(e)}") from e
+
+
+def _parse(path: Path) -> dict[str, Account]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise AccountError(f"用户文件 {path} 无法读取或不是合法的 JSON") from e
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("users"), list):
+        raise AccountError(f"{path} 不是 policyqa 用户文件（用 policyqa user add 建立）")
+    accounts = {}
+    for row in data["users"]:
+        if not isinstance(row, dict) or row.get("role") not in ROLES or not isinstance(row.get("password"), str):
+            raise AccountError(f"用户文件 {path} 中有一条记录不完整")
+        accounts[row["name"]] = Account(str(row["name"]), row["role"], row["password"])
+    return accounts

@@ -1,0 +1,227 @@
+"""The page's tabs, their components and the events between them.
+
+Every action has an `api_name`, so scripts can call the page (README, docs). Every list
+(filters, document pickers) is read from the index when the page loads and again after any
+action of a tab once a rebuild has landed (an upload or a removal in another tab).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from assistant.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
+from assistant.render import CSS, esc
+from assistant.service import Service
+from indexer.errors import PolicyQAError
+from indexer.read import SUPPORTED_SUFFIXES
+
+from .access import Access
+from .callbacks import API_DOC_HEADERS, DOC_HEADERS, TARGET_HEADERS, Admin, Drafting, Page, bounded_k
+
+EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
+# Questions (ask, search, precedents, draft check) share one pool of workers: short CPU work on
+# one shared model, and more at once only makes each slower on 2 cores. Builds run one at a time.
+ASK_CONCURRENCY = 4
+POOL = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "questions"}
+BUILD = {"concurrency_limit": 1, "concurrency_id": "build"}
+PAGE_CSS = CSS + """
+#pq-docs-table table {table-layout: fixed;}
+#pq-targets table {table-layout: fixed;}
+#pq-confirm {border: 2px solid #cf222e; border-radius: 8px; padding: 8px;}
+"""
+
+
+def count_slider(**kwargs) -> gr.Slider:
+    """A result-count slider whose value from an API caller is clamped to 1–50 (the page's own
+    range is smaller), never refused with Gradio's English bounds error. (Set on the instance:
+    Gradio writes a .pyi stub beside any module that subclasses a component.)"""
+    slider = gr.Slider(**kwargs)
+    slider.preprocess = lambda payload: float(bounded_k(payload))
+    return slider
+
+
+def _filters(years, regions, titles, prefix: str):
+    with gr.Row(equal_height=True):
+        year = gr.Dropdown(choices=years, multiselect=True, label="年份", scale=2, elem_id=f"{prefix}-year")
+        region = gr.Dropdown(choices=regions, multiselect=True, label="地区", scale=2, elem_id=f"{prefix}-region")
+        doc = gr.Dropdown(choices=titles, multiselect=True, label="文档", scale=4, elem_id=f"{prefix}-doc")
+        clear = gr.Button("清除筛选", scale=1, size="sm", elem_id=f"{prefix}-clear")
+    return year, region, doc, clear
+
+
+def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
+    access = access or Access()
+    page = Page(service, access)
+    admin = Admin(service, access, page)
+    drafting = Drafting(service)
+    years, regions, titles = page.choices()
+    try:
+        _ = service.engine
+        load_error = ""
+    except PolicyQAError as e:
+        load_error = str(e)
+
+    with gr.Blocks(title="政策文件问答") as app:
+        with gr.Row():
+            gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
+            who = gr.HTML(elem_id="pq-who")
+        if load_error:
+            gr.HTML(f'<div class="pq-notice"><b>索引不可用：</b>{esc(load_error)}</div>')
+        stamp = gr.State("")
+        with gr.Tabs(selected="qa") as tabs:
+            with gr.Tab("问答", id="qa"):
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(label="问题", placeholder="例如：发展党员有哪些要求；接着可以问“那2024年呢”",
+                                          scale=5, elem_id="pq-question")
+                    ask_btn = gr.Button("提问", variant="primary", scale=1, elem_id="pq-ask")
+                qa_year, qa_region, qa_doc, qa_clear = _filters(years, regions, titles, "pq-qa")
+                gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+                history_html = gr.HTML(elem_id="pq-history")
+                answer = gr.HTML(elem_id="pq-answer")
+                with gr.Row(visible=False, equal_height=True, elem_id="pq-feedback") as feedback_row:
+                    useful_btn = gr.Button("有用", size="sm", scale=1, elem_id="pq-useful")
+                    useless_btn = gr.Button("没用", size="sm", scale=1, elem_id="pq-useless")
+                    comment = gr.Textbox(placeholder="意见（可不填）", show_label=False, scale=4, max_lines=1)
+                    feedback_status = gr.HTML()
+                clear_conv = gr.Button("清空对话", size="sm", elem_id="pq-clear-conversation")
+                passages = gr.HTML(elem_id="pq-passages")
+                conversation = gr.State([])
+                last_question = gr.Textbox(visible=False)
+                follow_up_of = gr.Textbox(visible=False, value="", label="接续的上一个问题")
+                api_answer, api_passages = gr.HTML(visible=False), gr.HTML(visible=False)
+                api_ask = gr.Button(visible=False)
+            with gr.Tab("检索", id="search"):
+                with gr.Row(equal_height=True):
+                    query = gr.Textbox(label="关键词或问题", scale=5, elem_id="pq-query")
+                    k = count_slider(minimum=1, maximum=20, value=5, step=1, label="结果数", scale=2)
+                    search_btn = gr.Button("检索", scale=1, elem_id="pq-search")
+                s_year, s_region, s_doc, s_clear = _filters(years, regions, titles, "pq-s")
+                results = gr.HTML(elem_id="pq-results")
+            with gr.Tab("先例", id="precedents"):
+                gr.Markdown("输入一个主题（如“党建品牌创建”）或粘贴一段草稿：看各文件的同类条目、指标，对比不同年份的写法。")
+                with gr.Row(equal_height=True):
+                    topic = gr.Textbox(label="主题或段落", lines=2, scale=5, elem_id="pq-topic")
+                    p_btn = gr.Button("查找先例", variant="primary", scale=1)
+                with gr.Row():
+                    p_year = gr.Dropdown(choices=years, multiselect=True, label="年份")
+                    p_region = gr.Dropdown(choices=regions, multiselect=True, label="地区")
+                coverage = gr.HTML()
+                p_html = gr.HTML(elem_id="pq-precedents")
+                p_targets = gr.Dataframe(headers=TARGET_HEADERS, value=[], interactive=False, wrap=True,
+                                         label="目标与指标", column_widths=["18%", "32%", "50%"], elem_id="pq-targets")
+                with gr.Row():
+                    cmp_a = gr.Dropdown(label="对比：章节甲", allow_custom_value=True, scale=2)
+                    cmp_b = gr.Dropdown(label="章节乙", allow_custom_value=True, scale=2)
+                    cmp_btn = gr.Button("对比", scale=1)
+                cmp_html = gr.HTML(elem_id="pq-compare")
+                with gr.Row():
+                    fmt = gr.Radio(["docx", "md"], value="docx", label="导出格式")
+                    exp_btn = gr.Button("导出先例与对比")
+                    exp_file = gr.File(label="导出文件", interactive=False)
+                exp_msg = gr.HTML()
+                with gr.Accordion("草稿检查", open=False):
+                    draft_box = gr.Textbox(label="粘贴整份草稿", lines=8)
+                    draft_file = gr.File(label="或上传草稿（.txt、.md、.docx、.pdf …）", file_types=sorted(SUPPORTED_SUFFIXES),
+                                         type="filepath")
+                    with gr.Row():
+                        draft_btn = gr.Button("检查草稿")
+                        draft_exp = gr.Button("导出检查结果")
+                        draft_out = gr.File(label="导出文件", interactive=False)
+                    draft_html_out = gr.HTML(elem_id="pq-draft")
+                    draft_msg = gr.HTML()
+            with gr.Tab("文档", id="docs"):
+                docs_table = gr.Dataframe(value=page.table(), headers=DOC_HEADERS, interactive=False, wrap=True,
+                                          label="已索引的文档（点击一行查看）", elem_id="pq-docs-table",
+                                          column_widths=["34%", "8%", "10%", "10%", "20%", "10%", "8%"])
+                with gr.Row():
+                    doc_pick = gr.Dropdown(choices=titles, value=None, label="查看文档", scale=4, elem_id="pq-doc-pick")
+                    section_key = gr.Textbox(label="章节（可留空）", scale=1, visible=False)
+                doc_view = gr.HTML(elem_id="pq-doc")
+                docs_api = gr.Dataframe(headers=API_DOC_HEADERS, value=[], visible=False)
+            with gr.Tab("管理", id="admin", visible=not access.enabled) as admin_tab:
+                gr.Markdown("上传、移除、恢复文档和重建索引（只有管理员能操作），以及审计日志和读者反馈。")
+                allowed = sorted(SUPPORTED_SUFFIXES)
+                uploads = gr.File(label=f"上传文件（{'、'.join(allowed)}，单个不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB）",
+                                  file_count="multiple", file_types=allowed, type="filepath", elem_id="pq-uploads")
+                same_name = gr.Radio([("保留两者（新文件改名保存）", KEEP_BOTH), ("替换（原文件移到 .removed/，可恢复）", REPLACE)],
+                                     value=KEEP_BOTH, label="已有同名文件时")
+                upload_btn = gr.Button("上传并加入索引", elem_id="pq-upload")
+                with gr.Row(equal_height=True):
+                    remove_pick = gr.Dropdown(choices=titles, value=None, label="要移除的文档", scale=4,
+                                              elem_id="pq-remove-pick")
+                    remove_btn = gr.Button("从索引移除…", variant="stop", scale=1, elem_id="pq-remove")
+                with gr.Group(visible=False, elem_id="pq-confirm") as confirm_box:
+                    confirm_text = gr.HTML(elem_id="pq-confirm-text")
+                    with gr.Row():
+                        confirm_btn = gr.Button("确认移除", variant="stop", elem_id="pq-confirm-remove")
+                        cancel_btn = gr.Button("取消", elem_id="pq-cancel-remove")
+                with gr.Row(equal_height=True):
+                    restore_pick = gr.Dropdown(choices=page._removed_choices(), value=None, label="已移除的文档",
+                                               scale=4, elem_id="pq-restore-pick")
+                    restore_btn = gr.Button("恢复", scale=1, elem_id="pq-restore")
+                rebuild_btn = gr.Button("重新建立索引（读取文档文件夹中的所有变化）", size="sm")
+                admin_status = gr.HTML(elem_id="pq-admin-status")
+                with gr.Accordion("审计日志", open=False):
+                    audit_btn = gr.Button("刷新", size="sm")
+                    audit_table = gr.Dataframe(headers=["时间", "用户", "操作", "文档", "详情"], value=[], interactive=False,
+                                               wrap=True, elem_id="pq-audit")
+                with gr.Accordion("待改进的问题（没有找到答案、被标为没用的）", open=False):
+                    improve_btn = gr.Button("刷新", size="sm")
+                    improve_table = gr.Dataframe(headers=["问题", "次数", "原因", "意见"], value=[], interactive=False,
+                                                 wrap=True, elem_id="pq-improve")
+
+        lists = [stamp, docs_table, qa_year, qa_region, qa_doc, s_year, s_region, s_doc, doc_pick, remove_pick,
+                 restore_pick]
+
+        def after(event):  # every action: the lists again once a rebuild has landed elsewhere
+            return event.then(page.lists_if_changed, stamp, lists, api_name=False, queue=False)
+
+        qa_inputs = [question, qa_year, qa_region, qa_doc, conversation]
+        qa_outputs = [answer, passages, history_html, conversation, last_question, feedback_row, feedback_status]
+        after(ask_btn.click(page.converse, qa_inputs, qa_outputs, api_name=False, **POOL))
+        after(question.submit(page.converse, qa_inputs, qa_outputs, api_name=False, **POOL))
+        api_ask.click(page.ask, [question, qa_year, qa_region, qa_doc, follow_up_of], [api_answer, api_passages],
+                      api_name="ask", **POOL)
+        clear_conv.click(page.clear_conversation, None, [answer, passages, history_html, conversation,
+                                                         last_question, feedback_row, feedback_status], api_name=False)
+        qa_clear.click(page.clear_filters, None, [qa_year, qa_region, qa_doc], api_name=False)
+        useful_btn.click(page.useful, [last_question, comment], feedback_status, api_name=False)
+        useless_btn.click(page.useless, [last_question, comment], feedback_status, api_name=False)
+        fb_vote = gr.Radio(["有用", "没用"], visible=False)
+        fb_api = gr.Button(visible=False)
+        fb_api.click(page.feedback, [last_question, fb_vote, comment], feedback_status, api_name="feedback")
+
+        s_inputs = [query, k, s_year, s_region, s_doc]
+        after(search_btn.click(page.search, s_inputs, results, api_name="search", **POOL))
+        after(query.submit(page.search, s_inputs, results, api_name=False, **POOL))
+        s_clear.click(page.clear_filters, None, [s_year, s_region, s_doc], api_name=False)
+
+        app.load(page.documents, None, docs_api, api_name="list_documents")
+        app.load(page.on_load, None, [*lists, admin_tab, who], api_name=False)
+        after(doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document"))
+        docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False)
+
+        library = [admin_status, *lists]
+        upload_btn.click(admin.upload, [uploads, same_name], [*library, uploads], api_name="upload", **BUILD)
+        remove_btn.click(admin.confirm_removal, remove_pick, [confirm_box, confirm_text], api_name=False)
+        cancel_btn.click(admin.cancel_removal, None, [confirm_box, confirm_text], api_name=False)
+        confirm_btn.click(admin.remove, remove_pick, [*library, confirm_box], api_name="remove", **BUILD)
+        restore_btn.click(admin.restore, restore_pick, library, api_name="restore", **BUILD)
+        rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD)
+        audit_btn.click(admin.audit, None, audit_table, api_name="audit")
+        improve_btn.click(admin.improvements, None, improve_table, api_name="feedback_report")
+
+        p_inputs = [topic, p_year, p_region]
+        p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]
+        after(p_btn.click(drafting.precedents, p_inputs, p_outputs, api_name="precedents", **POOL))
+        after(topic.submit(drafting.precedents, p_inputs, p_outputs, api_name=False, **POOL))
+        cmp_btn.click(drafting.compare, [cmp_a, cmp_b], cmp_html, api_name="compare")
+        exp_btn.click(drafting.export, [topic, p_year, p_region, cmp_a, cmp_b, fmt], [exp_file, exp_msg],
+                      api_name="export")
+        draft_btn.click(drafting.draft_check, [draft_box, draft_file], draft_html_out, api_name="draft_check", **POOL)
+        draft_exp.click(drafting.export_draft, [draft_box, draft_file, fmt], [draft_out, draft_msg],
+                        api_name="export_draft")
+        app.load(page.from_link, None, [tabs, doc_pick, doc_view], api_name=False).then(
+            None, None, None, js="() => setTimeout(() => document.getElementById('pq-target')"
+                                 "?.scrollIntoView({block: 'center'}), 400)")
+    return app

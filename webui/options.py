@@ -1,0 +1,61 @@
+"""How the page is served, and its service started, without importing Gradio: `python ui.py`
+starts loading the index and the models while Gradio (~3 s of imports) is still loading."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from assistant.llm import LLMConfig
+from assistant.service import Service
+from indexer import store
+
+
+@dataclass
+class Options:
+    """The flags of `python ui.py` and `policyqa serve`, each with an environment fallback."""
+
+    index: str = "index"
+    host: str = "127.0.0.1"
+    port: int = 7860
+    model: str | None = None
+    corpus: str | None = None
+    auth: str | None = None  # `user:password`: one administrator
+    users: str | None = None  # a users file (assistant/accounts.py)
+    share: bool = False
+    today: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Options:
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+def add_arguments(p: argparse.ArgumentParser, index: bool = True) -> None:
+    env = os.environ.get
+    if index:
+        p.add_argument("--index", default=env("POLICYQA_INDEX", "index"),
+                       help="索引文件夹，或已注册后端的地址（如 milvus://…；默认 $POLICYQA_INDEX 或 ./index）")
+        p.add_argument("--model", default=env("POLICYQA_MODEL"), help="向量模型（默认 $POLICYQA_MODEL 或 m3e-small）")
+    p.add_argument("--corpus", default=env("POLICYQA_CORPUS"), help="文档文件夹（上传的文件存放于此；默认索引建自的文件夹）")
+    p.add_argument("--host", default=env("POLICYQA_HOST", "127.0.0.1"), help="监听地址（默认 127.0.0.1，只在本机）")
+    p.add_argument("--port", type=int, default=int(env("POLICYQA_PORT", "7860")), help="端口（默认 7860）")
+    p.add_argument("--users", default=env("POLICYQA_USERS"),
+                   help="用户文件：各用户的角色与密码（policyqa user add 建立；默认 $POLICYQA_USERS）")
+    p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="单个管理员 用户名:密码（默认 $POLICYQA_AUTH）")
+    p.add_argument("--today", default=env("POLICYQA_TODAY"),
+                   help="问题中的“今年”“去年”按此日期理解（YYYY-MM-DD；默认索引中最新的年份）")
+    p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
+
+
+def start_service(options: Options) -> Service:
+    """The page's service, with its index and models already loading in the background;
+    a question that arrives before they are ready waits for them."""
+    service = Service(options.index, corpus_dir=Path(options.corpus) if options.corpus else None,
+                      model=options.model, llm=LLMConfig.from_env(), today=options.today)
+    if service.local:
+        store.remove_stale_staging(service.index_dir)  # left by a server killed mid-build
+    threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
+    return service
