@@ -1,6 +1,6 @@
 """The page under a long load, as an office would use it, all figures from one run.
 
-    python bench/soak.py [--minutes 5] [--users 20] [--corpus corpus]
+    python bench/soak.py [--minutes 5] [--users 20] [--corpus corpus] [--login]
 
 Serves `python ui.py` (a separate process, the product's queue settings) over a copy of the
 corpus with the real model, then for the given time runs `--users` gradio_client users, each
@@ -8,6 +8,8 @@ asking and searching the 50 dev questions in its own order, one request after an
 third of the way in, one more user uploads a document (the page rebuilds its index while
 serving); at two thirds, removes it. Prints requests served, failures, p50/p95/max latency
 overall and while a rebuild ran, throughput, and the server's memory at the start and end.
+With `--login` the server runs with a users file: the users log in as readers, the one who
+uploads and removes as an administrator, and every action is written to the audit log.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--login", action="store_true", help="roles and the audit log on")
     args = ap.parse_args()
     from gradio_client import Client, handle_file
 
@@ -67,8 +70,17 @@ def main() -> None:
                    cwd=ROOT, env=ENV, check=True, capture_output=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
+    login = []
+    reader = admin = None
+    if args.login:
+        users = work / "users.json"
+        for name, role in (("admin", "admin"), ("reader", "reader")):
+            subprocess.run([sys.executable, "-m", "webui.cli", "user", "add", name, "--role", role, "--users", str(users),
+                            "--password", f"{name}-password"], cwd=ROOT, env=ENV, check=True, capture_output=True)
+        login = ["--users", str(users)]
+        reader, admin = ("reader", "reader-password"), ("admin", "admin-password")
     server = subprocess.Popen([sys.executable, "ui.py", "--index", str(index), "--corpus", str(corpus),
-                               "--port", str(port)], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                               "--port", str(port), *login], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         while True:
@@ -85,7 +97,7 @@ def main() -> None:
         stop_at = start + args.minutes * 60
 
         def user(n: int) -> None:
-            client = Client(url, verbose=False)
+            client = Client(url, auth=reader, verbose=False)
             i = n * 7
             while time.monotonic() < stop_at:
                 q = questions[i % len(questions)]
@@ -93,10 +105,10 @@ def main() -> None:
                 t0 = time.monotonic()
                 try:
                     if kind == "ask":
-                        answer, _ = client.predict(q, [], [], [], api_name="/ask")
+                        answer, _ = client.predict(q, [], [], [], "", api_name="/ask")
                         ok = "出处" in answer or "没有找到" in answer
                     else:
-                        ok = "pq-card" in client.predict(q, 5, [], [], api_name="/search")
+                        ok = "pq-card" in client.predict(q, 5, [], [], [], api_name="/search")
                 except Exception:
                     ok = False
                 with lock:
@@ -104,12 +116,12 @@ def main() -> None:
                 i += 1
 
         def librarian() -> None:
-            client = Client(url, verbose=False)
+            client = Client(url, auth=admin, verbose=False)
             doc = work / "2025-丙镇教育工作要点.txt"
             doc.write_text(NEW_DOC, encoding="utf-8")
             time.sleep(args.minutes * 60 / 3)
             t0 = time.monotonic()
-            status, *_ = client.predict([handle_file(str(doc))], api_name="/upload")
+            status, *_ = client.predict([handle_file(str(doc))], "keep", api_name="/upload")
             rebuilds.append((t0, time.monotonic()))
             print(f"upload at {t0 - start:.0f} s: {status.splitlines()[0]}", flush=True)
             time.sleep(max(0.0, start + 2 * args.minutes * 60 / 3 - time.monotonic()))
@@ -145,11 +157,15 @@ def main() -> None:
         "during_rebuilds": {"rebuild_s": [round(b - a, 1) for a, b in rebuilds], "requests": len(during),
                             "p50_s": round(pct(during, 0.5), 3), "p95_s": round(pct(during, 0.95), 3)},
         "server_rss_mb": {"start": round(rss_start), "end": round(rss_end)},
+        "login": args.login,
     }
+    if args.login:
+        audit = (work / "index.audit.jsonl").read_text(encoding="utf-8").splitlines()
+        result["audit_lines"] = len(audit)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "soak.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / ("soak-login.json" if args.login else "soak.json")).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
 
 

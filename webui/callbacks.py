@@ -39,7 +39,7 @@ from .access import Access
 log = logging.getLogger("policyqa.ui")
 MAX_K = 50
 MAX_TURNS = 20  # questions of one conversation kept on the page
-DOC_HEADERS = ["标题", "年份", "地区", "类型", "发文机关", "日期", "章节数"]
+DOC_HEADERS = ["标题", "年份", "地区", "类型"]  # the rest is in the document's own header, below
 # What `/list_documents` gives scripts: every field, the file and the document id included.
 API_DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
 TARGET_HEADERS = ["数值", "所指", "出处"]
@@ -103,7 +103,7 @@ class Page:
             docs = list_documents(self.service.engine)
         except PolicyQAError:
             return []
-        return [[d.title, d.year or "", d.region, d.doc_type, d.org, d.date, d.sections] for d in docs]
+        return [[d.title, d.year or "", d.region, d.doc_type] for d in docs]
 
     def documents(self) -> list[list]:
         """Every indexed document with all its fields, for scripts."""
@@ -304,20 +304,21 @@ class Admin:
         return (status(*lines), *self.page.lists(), None)  # the file list is cleared
 
     def confirm_removal(self, doc_id: str, request: gr.Request = None):
-        """The first step of a removal: ask, naming the document."""
+        """The first step of a removal: ask, naming the document (confirm box, its text, status)."""
         try:
             self.access.require_admin(request)
         except PolicyQAError as e:
-            return gr.update(visible=False), status(str(e))
+            return gr.update(visible=False), "", status(str(e))
         doc = self.service.engine.document(doc_id) if doc_id else None
         if doc is None:
-            return gr.update(visible=False), status("请先选择要移除的文档。")
+            return gr.update(visible=False), "", status("请先选择要移除的文档。")
         return (gr.update(visible=True),
-                status(f"确定要从索引移除《{doc.title}》（{doc.source}）吗？文件将移到文档文件夹的 .removed/，之后可以恢复。"))
+                status(f"确定要从索引移除《{doc.title}》（{doc.source}）吗？文件将移到文档文件夹的 .removed/，之后可以恢复。"),
+                "")
 
     @staticmethod
     def cancel_removal():
-        return gr.update(visible=False), status("已取消，没有移除任何文档。")
+        return gr.update(visible=False), "", status("已取消，没有移除任何文档。")
 
     def remove(self, doc_id: str, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
         try:

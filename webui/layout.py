@@ -24,6 +24,10 @@ EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "�
 ASK_CONCURRENCY = 4
 POOL = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "questions"}
 BUILD = {"concurrency_limit": 1, "concurrency_id": "build"}
+# Lists change as documents come and go, and a script's session never saw the page's last
+# update: Gradio must not refuse a value the list did not offer when it was built (the
+# callbacks check every value themselves).
+OPEN = {"allow_custom_value": True}
 PAGE_CSS = CSS + """
 #pq-docs-table table {table-layout: fixed;}
 #pq-targets table {table-layout: fixed;}
@@ -42,9 +46,9 @@ def count_slider(**kwargs) -> gr.Slider:
 
 def _filters(years, regions, titles, prefix: str):
     with gr.Row(equal_height=True):
-        year = gr.Dropdown(choices=years, multiselect=True, label="年份", scale=2, elem_id=f"{prefix}-year")
-        region = gr.Dropdown(choices=regions, multiselect=True, label="地区", scale=2, elem_id=f"{prefix}-region")
-        doc = gr.Dropdown(choices=titles, multiselect=True, label="文档", scale=4, elem_id=f"{prefix}-doc")
+        year = gr.Dropdown(choices=years, multiselect=True, label="年份", scale=2, elem_id=f"{prefix}-year", **OPEN)
+        region = gr.Dropdown(choices=regions, multiselect=True, label="地区", scale=2, elem_id=f"{prefix}-region", **OPEN)
+        doc = gr.Dropdown(choices=titles, multiselect=True, label="文档", scale=4, elem_id=f"{prefix}-doc", **OPEN)
         clear = gr.Button("清除筛选", scale=1, size="sm", elem_id=f"{prefix}-clear")
     return year, region, doc, clear
 
@@ -62,9 +66,8 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         load_error = str(e)
 
     with gr.Blocks(title="政策文件问答") as app:
-        with gr.Row():
-            gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
-            who = gr.HTML(elem_id="pq-who")
+        gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
+        who = gr.HTML(elem_id="pq-who")
         if load_error:
             gr.HTML(f'<div class="pq-notice"><b>索引不可用：</b>{esc(load_error)}</div>')
         stamp = gr.State("")
@@ -103,8 +106,8 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     topic = gr.Textbox(label="主题或段落", lines=2, scale=5, elem_id="pq-topic")
                     p_btn = gr.Button("查找先例", variant="primary", scale=1)
                 with gr.Row():
-                    p_year = gr.Dropdown(choices=years, multiselect=True, label="年份")
-                    p_region = gr.Dropdown(choices=regions, multiselect=True, label="地区")
+                    p_year = gr.Dropdown(choices=years, multiselect=True, label="年份", **OPEN)
+                    p_region = gr.Dropdown(choices=regions, multiselect=True, label="地区", **OPEN)
                 coverage = gr.HTML()
                 p_html = gr.HTML(elem_id="pq-precedents")
                 p_targets = gr.Dataframe(headers=TARGET_HEADERS, value=[], interactive=False, wrap=True,
@@ -119,12 +122,12 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     exp_btn = gr.Button("导出先例与对比")
                     exp_file = gr.File(label="导出文件", interactive=False)
                 exp_msg = gr.HTML()
-                with gr.Accordion("草稿检查", open=False):
-                    draft_box = gr.Textbox(label="粘贴整份草稿", lines=8)
+                with gr.Accordion("草稿检查", open=False, elem_id="pq-draft-panel"):
+                    draft_box = gr.Textbox(label="粘贴整份草稿", lines=8, elem_id="pq-draft-box")
                     draft_file = gr.File(label="或上传草稿（.txt、.md、.docx、.pdf …）", file_types=sorted(SUPPORTED_SUFFIXES),
                                          type="filepath")
                     with gr.Row():
-                        draft_btn = gr.Button("检查草稿")
+                        draft_btn = gr.Button("检查草稿", elem_id="pq-draft-check")
                         draft_exp = gr.Button("导出检查结果")
                         draft_out = gr.File(label="导出文件", interactive=False)
                     draft_html_out = gr.HTML(elem_id="pq-draft")
@@ -132,9 +135,10 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
             with gr.Tab("文档", id="docs"):
                 docs_table = gr.Dataframe(value=page.table(), headers=DOC_HEADERS, interactive=False, wrap=True,
                                           label="已索引的文档（点击一行查看）", elem_id="pq-docs-table",
-                                          column_widths=["34%", "8%", "10%", "10%", "20%", "10%", "8%"])
+                                          column_widths=["52%", "16%", "16%", "16%"])
                 with gr.Row():
-                    doc_pick = gr.Dropdown(choices=titles, value=None, label="查看文档", scale=4, elem_id="pq-doc-pick")
+                    doc_pick = gr.Dropdown(choices=titles, value=None, label="查看文档", scale=4, elem_id="pq-doc-pick",
+                                           **OPEN)
                     section_key = gr.Textbox(label="章节（可留空）", scale=1, visible=False)
                 doc_view = gr.HTML(elem_id="pq-doc")
                 docs_api = gr.Dataframe(headers=API_DOC_HEADERS, value=[], visible=False)
@@ -148,7 +152,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                 upload_btn = gr.Button("上传并加入索引", elem_id="pq-upload")
                 with gr.Row(equal_height=True):
                     remove_pick = gr.Dropdown(choices=titles, value=None, label="要移除的文档", scale=4,
-                                              elem_id="pq-remove-pick")
+                                              elem_id="pq-remove-pick", **OPEN)
                     remove_btn = gr.Button("从索引移除…", variant="stop", scale=1, elem_id="pq-remove")
                 with gr.Group(visible=False, elem_id="pq-confirm") as confirm_box:
                     confirm_text = gr.HTML(elem_id="pq-confirm-text")
@@ -157,7 +161,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                         cancel_btn = gr.Button("取消", elem_id="pq-cancel-remove")
                 with gr.Row(equal_height=True):
                     restore_pick = gr.Dropdown(choices=page._removed_choices(), value=None, label="已移除的文档",
-                                               scale=4, elem_id="pq-restore-pick")
+                                               scale=4, elem_id="pq-restore-pick", **OPEN)
                     restore_btn = gr.Button("恢复", scale=1, elem_id="pq-restore")
                 rebuild_btn = gr.Button("重新建立索引（读取文档文件夹中的所有变化）", size="sm")
                 admin_status = gr.HTML(elem_id="pq-admin-status")
@@ -203,8 +207,8 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
 
         library = [admin_status, *lists]
         upload_btn.click(admin.upload, [uploads, same_name], [*library, uploads], api_name="upload", **BUILD)
-        remove_btn.click(admin.confirm_removal, remove_pick, [confirm_box, confirm_text], api_name=False)
-        cancel_btn.click(admin.cancel_removal, None, [confirm_box, confirm_text], api_name=False)
+        remove_btn.click(admin.confirm_removal, remove_pick, [confirm_box, confirm_text, admin_status], api_name=False)
+        cancel_btn.click(admin.cancel_removal, None, [confirm_box, confirm_text, admin_status], api_name=False)
         confirm_btn.click(admin.remove, remove_pick, [*library, confirm_box], api_name="remove", **BUILD)
         restore_btn.click(admin.restore, restore_pick, library, api_name="restore", **BUILD)
         rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD)
