@@ -61,7 +61,7 @@ def _progress_printer():
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="项", file=sys.stderr,
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="页" if stage == "文字识别" else "项", file=sys.stderr,
                                      disable=None, leave=False, dynamic_ncols=True)
         bar.total = total
         bar.n = done
@@ -84,7 +84,7 @@ def cmd_index(args) -> int:
         raise UserError(f"policyqa index 只能建立本地索引文件夹；{args.index} 由其搜索引擎自己建立")
     report = build_index(corpus, Path(args.index), model=args.model, rebuild=args.rebuild,
                          progress=None if args.json else _progress_printer(),
-                         allow_shrink=args.allow_shrink, follow_links=args.follow_links)
+                         allow_shrink=args.allow_shrink, follow_links=args.follow_links, use_ocr=not args.no_ocr)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -503,6 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--allow-shrink", action="store_true",
                     help="允许一次删去索引中一半以上的文档（默认拒绝，以防指错文档文件夹）")
     sp.add_argument("--follow-links", action="store_true", help="也读取指向文档文件夹之外的符号链接（默认跳过）")
+    sp.add_argument("--no-ocr", action="store_true", help="不识别扫描件和图片（跳过并说明原因；文字识别较慢）")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出摘要")
     sp.set_defaults(func=cmd_index)
 

@@ -45,12 +45,14 @@ class DocumentInfo:
     doc_type: str
     sections: int
     source: str
+    ocr_pages: int = 0  # pages read by OCR (a scan, a photo), 0 for a born-digital file
 
 
 def list_documents(engine: SearchEngine) -> list[DocumentInfo]:
+    files = engine.manifest.get("files") or {}
     return [
         DocumentInfo(d.doc_id, d.title, d.org, d.doc_number, d.date, d.year, d.region, d.doc_type,
-                     len(engine.sections(d.doc_id)), d.source)
+                     len(engine.sections(d.doc_id)), d.source, int((files.get(d.source) or {}).get("ocr_pages", 0)))
         for d in engine.documents()
     ]
 
@@ -108,26 +110,30 @@ def check_upload(path: Path, name: str) -> str:
     return base
 
 
-def _readable(path: Path, name: str) -> None:
+def _readable(path: Path, name: str, progress=None) -> None:
     """Refuse a file the index would skip (binary data named .txt, a damaged .docx, a file
-    that expands past the limits) before it enters the corpus folder."""
+    that expands past the limits) before it enters the corpus folder. A scan is recognised
+    here already (its text is cached for the build)."""
+    from indexer import ocr
     from indexer.parse import parse_text
     from indexer.read import read_document
 
     try:
-        parse_text(read_document(path), name)
+        with ocr.session(progress=progress):
+            parse_text(read_document(path), name)
     except UnreadableFile as e:
         raise LibraryError(str(e)) from e
 
 
-def add_files(corpus: Path, uploads: list[tuple[Path, str]], on_conflict: str = KEEP_BOTH) -> list[Upload]:
+def add_files(corpus: Path, uploads: list[tuple[Path, str]], on_conflict: str = KEEP_BOTH,
+              progress=None) -> list[Upload]:
     """Copy uploaded files into the corpus folder, each checked first; never overwrite one."""
     corpus = Path(corpus)
     corpus.mkdir(parents=True, exist_ok=True)
-    return [_add_one(corpus, Path(path), name, on_conflict) for path, name in uploads]
+    return [_add_one(corpus, Path(path), name, on_conflict, progress) for path, name in uploads]
 
 
-def _add_one(corpus: Path, path: Path, name: str, on_conflict: str) -> Upload:
+def _add_one(corpus: Path, path: Path, name: str, on_conflict: str, progress=None) -> Upload:
     shown = Path(str(name).replace("\\", "/")).name or str(name)
     staged = None
     try:
@@ -140,7 +146,7 @@ def _add_one(corpus: Path, path: Path, name: str, on_conflict: str) -> Upload:
         with open(path, "rb") as src, open(staged, "xb") as dst:
             for block in iter(lambda: src.read(1 << 20), b""):
                 dst.write(block)
-        _readable(staged, base)
+        _readable(staged, base, progress)
         if not target.exists():
             os.replace(staged, target)
             return Upload(base, "added", saved_as=base)

@@ -152,7 +152,10 @@ def document_html(engine, doc_id: str, target_key: str = "") -> str:
         return '<div class="pq-empty">找不到该文档，它可能已被移除。</div>'
     text = engine.document_text(doc_id)
     sections = sorted(engine.sections(doc_id), key=lambda s: s.start)
-    meta = " · ".join(esc(x) for x in (doc.org, doc.doc_number, doc.date, doc.year, doc.region, doc.doc_type, doc.source) if x)
+    pages = ((engine.manifest.get("files") or {}).get(doc.source) or {}).get("ocr_pages")
+    scanned = f"扫描件，文字识别 {pages} 页（可能有识别错误，请以原件为准）" if pages else ""
+    meta = " · ".join(esc(x) for x in (doc.org, doc.doc_number, doc.date, doc.year, doc.region, doc.doc_type, doc.source,
+                                       scanned) if x)
     out = [f'<div class="pq-doc"><h3>{esc(doc.title)}</h3><div class="pq-docmeta">{meta}</div>']
     out.append('<div class="pq-toc"><b>目录</b>')
     depth = 0

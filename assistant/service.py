@@ -178,7 +178,7 @@ class Service:
         """Add files to the corpus (each checked first, none overwriting another) and index them.
         A file the build still skips is taken out of the corpus again and reported."""
         corpus = self._corpus_or_error()
-        uploads = add_files(corpus, files, on_conflict)
+        uploads = add_files(corpus, files, on_conflict, progress)
         report = self.reindex(progress) if any(u.saved for u in uploads) else None
         if report is not None:
             reasons = {s.source: s.reason for s in report.skipped}

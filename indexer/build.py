@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import limits, second, store, vectors, workers
+from . import limits, ocr, second, store, vectors, workers
 from .chinese import to_simplified
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .embed import BATCH, DEFAULT_MODEL, Embedder, load_embedder
@@ -178,6 +178,7 @@ def build_index(
     allow_shrink: bool = False,
     removing: set[str] | frozenset[str] = frozenset(),
     follow_links: bool = False,
+    use_ocr: bool = True,
 ) -> BuildReport:
     """Build or update the index at `index_dir` from the files under `corpus`.
 
@@ -185,6 +186,7 @@ def build_index(
     A build that would drop more than half of the indexed documents (a wrong corpus folder)
     is refused unless `allow_shrink`; `removing` names the files the caller is taking out on
     purpose, which do not count. `follow_links` also reads links that lead out of the corpus.
+    `use_ocr=False` skips scanned pages and images (OCR is the slowest step of a build).
     """
     started = time.monotonic()
     shown = str(index_dir)
@@ -215,6 +217,7 @@ def build_index(
             return report
         builder = _Builder(corpus, index_dir, old if same_settings else None, old, settings, model,
                            embedder, progress, max_chars, overlap, report, reuse_vectors=not rebuild)
+        builder.use_ocr = use_ocr
         builder.run(files)
     report.seconds = time.monotonic() - started
     return report
@@ -273,6 +276,7 @@ class _Builder:
         self.reusable = reusable  # the old manifest, if its rows may be copied
         self.previous = previous  # the old manifest, for change reports and the vector cache
         self.reuse_vectors = reuse_vectors  # False for --rebuild: nothing of the old index is trusted
+        self.use_ocr = True
         self.settings = settings
         self.model = model
         self.embedder = embedder
@@ -325,19 +329,24 @@ class _Builder:
                 self.report.unchanged += 1
                 continue
             try:
-                with self.report.timed("parse"):
+                with self.report.timed("parse"), ocr.session(self.use_ocr, self.progress) as scan:
                     doc = parse_text(read_document(f.path), f.source)
                     chunks = chunk_document(doc, self.max_chars, self.overlap)
                     limits.check_chunks(len(chunks))
             except UnreadableFile as e:
                 self._skip(f, str(e))
                 continue
+            except BuildError:
+                raise  # the process is stopping
             except Exception as e:  # a parser bug must not sink the whole corpus
                 self._skip(f, f"解析失败：{type(e).__name__}: {e}")
                 continue
             self._note_replacements(f, doc.text)
+            self.report.warnings += [SkippedFile(f.source, n, f.sha256) for n in scan.notes]
             with self.report.timed("store"):
                 self._insert_document(db, doc, chunks, f, needs)
+            if scan.pages:
+                self.files_manifest[f.source]["ocr_pages"] = scan.pages
             self.report.characters += len(doc.text)
             (self.report.changed if f.source in prev_files else self.report.added).append(f.source)
         self.progress("解析", len(files), len(files))
@@ -409,7 +418,7 @@ class _Builder:
             needs.append((row, digest))
         self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": m.title,
                                          "sections": len(doc.sections), "chunks": len(chunks)}
-        warning = next((w.reason for w in self.report.warnings if w.source == f.source), "")
+        warning = "；".join(w.reason for w in self.report.warnings if w.source == f.source)
         if warning:
             self.files_manifest[f.source]["warning"] = warning
 
@@ -434,7 +443,10 @@ class _Builder:
             n_chunks += 1
         self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": old[4],
                                          "sections": len(section_map), "chunks": n_chunks}
-        warning = self.reusable["files"][f.source].get("warning")
+        old_entry = self.reusable["files"][f.source]
+        warning = old_entry.get("warning")
+        if old_entry.get("ocr_pages"):
+            self.files_manifest[f.source]["ocr_pages"] = old_entry["ocr_pages"]
         if warning:
             self.files_manifest[f.source]["warning"] = warning
             self.report.warnings.append(SkippedFile(f.source, warning, f.sha256))

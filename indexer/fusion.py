@@ -41,7 +41,7 @@ class Fusion:
     # Share of the m3e score from the question plus its expansions: 0 scores the same as 0.3,
     # and the long expanded text costs ~50 ms of model time per query.
     expanded_dense: float = 0.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 0.7
     expansion_weight: float = 0.6  # an expansion word counts this much of a question's own word
     second_weight: float = 0.8  # the Universal Sentence Encoder
     second_sentences: float = 0.75  # share of its score from the chunk's best sentence

@@ -19,9 +19,12 @@ READERS = {  # suffix → module and function under indexer.formats
     ".docx": ("docx", "read_docx"), ".pdf": ("pdf", "read_pdf"),
     ".html": ("html", "read_html"), ".htm": ("html", "read_html"),
     ".doc": ("legacy", "read_legacy"), ".wps": ("legacy", "read_legacy"),
+    ".ofd": ("ofd", "read_ofd"),
+    ".png": ("image", "read_image"), ".jpg": ("image", "read_image"), ".jpeg": ("image", "read_image"),
+    ".tif": ("image", "read_image"), ".tiff": ("image", "read_image"),
 }
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | set(READERS)
-PACKAGE_SUFFIXES = {".docx"}  # zip packages: checked for what they unpack to before reading
+PACKAGE_SUFFIXES = {".docx", ".ofd"}  # zip packages: checked for what they unpack to before reading
 MAX_FILE_BYTES = limits.MAX_FILE_BYTES
 OUTSIDE_LINK = "符号链接指向文档文件夹之外（{target}），已跳过；如确需包含，建索引时加 --follow-links"
 __all__ = ["UnreadableFile", "read_document", "read_text", "decode_text", "discover", "SUPPORTED_SUFFIXES"]
@@ -125,6 +128,12 @@ def read_document(path: Path) -> str:
         return limits.check_text(read_text(path))
     if suffix not in READERS:
         raise UnreadableFile(f"不支持的文件类型“{suffix or '无扩展名'}”")
+    try:
+        empty = Path(path).stat().st_size == 0
+    except OSError as e:
+        raise UnreadableFile(f"无法读取：{os_reason(e)}") from e
+    if empty:
+        raise UnreadableFile("文件为空")
     if suffix in PACKAGE_SUFFIXES:
         limits.check_package(Path(path))
     module, func = READERS[suffix]

@@ -78,7 +78,7 @@ def test_bad_files_are_skipped_with_reasons(messy_corpus, tmp_path):
     assert "损坏" in reasons["截断.docx"]
     assert "截断.pdf" in reasons
     assert "加密" in reasons["加密.pdf"]
-    assert "OCR" in reasons["扫描件.pdf"]
+    assert "没有识别出文字" in reasons["扫描件.pdf"]  # a scan of noise: OCR runs, finds nothing
     assert "过大" in reasons["超大.txt"]
     assert any("循环" in r for s, r in reasons.items() if s.startswith("子目录"))
     indexed = {d.source for d in load_index(tmp_path / "index").documents}
@@ -88,7 +88,7 @@ def test_bad_files_are_skipped_with_reasons(messy_corpus, tmp_path):
 def test_cli_exit_status_partial_and_nothing(messy_corpus, tmp_path, fake_model, capsys):
     assert main(["index", str(messy_corpus), "--index", str(tmp_path / "i1")]) == 0
     out = capsys.readouterr().out
-    assert "跳过 8 个文件" in out and "扫描件.pdf：" in out and "OCR" in out
+    assert "跳过 8 个文件" in out and "扫描件.pdf：" in out and "没有识别出文字" in out
     only_bad = tmp_path / "bad"
     only_bad.mkdir()
     shutil.copy(messy_corpus / "空文件.txt", only_bad)

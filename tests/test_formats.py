@@ -90,17 +90,21 @@ def test_pdf_reading_order_headers_page_numbers(tmp_path):
     assert "党员每年集中学习培训时间一般不少于32学时。" in doc.text
 
 
-def test_pdf_without_text_layer_needs_ocr(tmp_path):
+def test_pdf_without_text_layer_is_recognised_or_skipped_with_no_ocr(tmp_path):
     from PIL import Image
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
+
+    from indexer import ocr
 
     img = Image.effect_noise((200, 200), 64).convert("RGB")
     c = canvas.Canvas(str(tmp_path / "扫描件.pdf"))
     c.drawImage(ImageReader(img), 50, 400, 300, 300)
     c.showPage()
     c.save()
-    with pytest.raises(UnreadableFile, match="OCR"):
+    with pytest.raises(UnreadableFile, match="没有识别出文字"):  # noise: OCR finds nothing to read
+        read_document(tmp_path / "扫描件.pdf")
+    with ocr.session(enabled=False), pytest.raises(UnreadableFile, match="需要先做 OCR 文字识别（本次以 --no-ocr 跳过）"):
         read_document(tmp_path / "扫描件.pdf")
 
 

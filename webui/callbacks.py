@@ -103,7 +103,7 @@ class Page:
             docs = list_documents(self.service.engine)
         except PolicyQAError:
             return []
-        return [[d.title, d.year or "", d.region, d.doc_type] for d in docs]
+        return [[d.title, d.year or "", d.region, d.doc_type + (" · 扫描件" if d.ocr_pages else "")] for d in docs]
 
     def documents(self) -> list[list]:
         """Every indexed document with all its fields, for scripts."""

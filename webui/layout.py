@@ -206,12 +206,14 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False)
 
         library = [admin_status, *lists]
-        upload_btn.click(admin.upload, [uploads, same_name], [*library, uploads], api_name="upload", **BUILD)
+        # the progress bar shows on the status line only, not over the removal controls
+        progress = {"show_progress_on": [admin_status]}
+        upload_btn.click(admin.upload, [uploads, same_name], [*library, uploads], api_name="upload", **BUILD, **progress)
         remove_btn.click(admin.confirm_removal, remove_pick, [confirm_box, confirm_text, admin_status], api_name=False)
         cancel_btn.click(admin.cancel_removal, None, [confirm_box, confirm_text, admin_status], api_name=False)
-        confirm_btn.click(admin.remove, remove_pick, [*library, confirm_box], api_name="remove", **BUILD)
-        restore_btn.click(admin.restore, restore_pick, library, api_name="restore", **BUILD)
-        rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD)
+        confirm_btn.click(admin.remove, remove_pick, [*library, confirm_box], api_name="remove", **BUILD, **progress)
+        restore_btn.click(admin.restore, restore_pick, library, api_name="restore", **BUILD, **progress)
+        rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD, **progress)
         audit_btn.click(admin.audit, None, audit_table, api_name="audit")
         improve_btn.click(admin.improvements, None, improve_table, api_name="feedback_report")
 

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from .. import ocr
 from ..errors import UnreadableFile
 
 _DIGITS = re.compile(r"\d+")
@@ -44,14 +45,8 @@ def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], list[s
     return kept, removed
 
 
-def _has_images(page) -> bool:
-    try:
-        return bool(page.images)
-    except Exception:
-        return False
-
-
 def read_pdf(path: Path) -> str:
+    """Text pages as text, scanned pages (no text layer) recognised by OCR, in page order."""
     try:
         from pypdf import PdfReader
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -73,10 +68,43 @@ def read_pdf(path: Path) -> str:
         raise UnreadableFile(f"PDF 文件已损坏或不完整（{type(e).__name__}）") from e
     if not pages:
         raise UnreadableFile("PDF 没有页面（文件可能不完整）")
-    text_chars = sum(1 for lines in pages for line in lines for ch in line if ch.isalnum())
-    if text_chars < MIN_TEXT_PER_PAGE * len(pages) / 4 and text_chars < 200:
-        scanned = any(_has_images(p) for p in reader.pages[:5])
-        raise UnreadableFile("PDF 没有文字层（可能是扫描件），需要先做 OCR 文字识别" if scanned or not text_chars
-                             else "PDF 中几乎没有可提取的文字（可能是扫描件），需要先做 OCR 文字识别")
+    scanned = [n for n, lines in enumerate(pages, start=1) if _characters(lines) < MIN_TEXT_PER_PAGE]
+    if scanned:
+        pages = _with_recognised(path, pages, scanned)
     pages, _ = strip_running_lines(pages)
     return "\n".join(line for lines in pages for line in lines)
+
+
+def _characters(lines: list[str]) -> int:
+    return sum(1 for line in lines for ch in line if ch.isalnum())
+
+
+def _with_recognised(path: Path, pages: list[list[str]], scanned: list[int]) -> list[list[str]]:
+    """The scanned pages' text from OCR; with OCR off, the text pages alone (a wholly scanned
+    PDF is refused with the reason)."""
+    if not ocr.current().enabled:
+        if len(scanned) == len(pages):
+            ocr.refuse_if_disabled("PDF ")
+        ocr.current().notes.append(f"第 {'、'.join(map(str, scanned))} 页是扫描页，本次以 --no-ocr 跳过")
+        return pages
+    try:
+        import pypdfium2 as pdfium
+    except ImportError as e:
+        raise UnreadableFile("PDF 中有扫描页，识别需要 pypdfium2：pip install 'policyqa[ocr]'") from e
+
+    def images():
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            for n in scanned:
+                yield pdf[n - 1].render(scale=ocr.RENDER_DPI / 72).to_pil()
+        finally:
+            pdf.close()
+
+    found = {p.number: p for p in ocr.file_pages(Path(path), images, len(scanned), "PDF ", numbers=scanned)}
+    out = [list(lines) for lines in pages]
+    for n, page in found.items():
+        if page.text:
+            out[n - 1] = page.text.splitlines()
+    if not any(_characters(lines) for lines in out):
+        raise UnreadableFile("PDF 中没有识别出文字（扫描件可能过于模糊）")
+    return out
