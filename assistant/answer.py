@@ -27,7 +27,8 @@ from indexer.tokenize import tokenize
 from .asked import Asked, about_subject, asked, gives
 from .engine import SearchEngine
 from .llm import LLMConfig, LLMError, build_messages, check_markers, markers_in, stream_chat
-from .retrieve import Filters, SearchResult, clean_query
+from .query import Filters, clean_query
+from .results import SearchResult
 from .when import reference_year, relative_years
 
 NO_CONTENT = "问题中没有可检索的内容，请换一种问法，例如：发展党员有哪些要求"

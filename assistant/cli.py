@@ -18,7 +18,8 @@ from indexer.errors import PolicyQAError, os_reason
 
 from .arguments import ChineseParser
 from .inputs import MAX_BATCH_BYTES, MAX_BATCH_LINES, topic_notice
-from .retrieve import Filters, QueryError, SearchResult, clean_query, query_notice
+from .query import Filters, QueryError, clean_query, query_notice
+from .results import SearchResult
 
 if TYPE_CHECKING:
     from indexer.build import BuildReport

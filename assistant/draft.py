@@ -22,7 +22,8 @@ from .answer import Answerer
 from .compare import SectionInfo, section_info
 from .inputs import check_draft_items, check_draft_size
 from .precedents import DocRef
-from .retrieve import Filters, SearchResult
+from .query import Filters
+from .results import SearchResult
 
 MARGIN = 0.01
 NEAR_COPY = 0.97

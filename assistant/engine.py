@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
     from indexer.store import DocumentRow, SectionRow
 
-    from .retrieve import Filters, SearchResult
+    from .query import Filters
+    from .results import SearchResult
 
 ENTRY_POINT_GROUP = "policyqa.engines"
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")

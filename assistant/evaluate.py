@@ -26,7 +26,7 @@ from indexer.errors import PolicyQAError
 from indexer.textutil import match_key
 
 from .engine import SearchEngine
-from .retrieve import SearchResult
+from .results import SearchResult
 
 RUN = 16
 GOLD_FIELDS = ("gold", "gold_passages", "gold_doc_ids", "gold_answer")
@@ -200,7 +200,7 @@ def evaluate(searcher: SearchEngine, items: list[dict], k: int = 10) -> tuple[di
 
 def _search(searcher: SearchEngine, question: str, k: int) -> list[SearchResult]:
     """A question that cannot be searched (no letter or digit) scores as one with no result."""
-    from .retrieve import QueryError
+    from .query import QueryError
 
     try:
         return searcher.search(question, k=k)

@@ -14,7 +14,7 @@ from indexer.errors import PolicyQAError, os_reason
 from .compare import Comparison, SectionInfo
 from .draft import DraftReport
 from .precedents import PrecedentSet
-from .retrieve import SearchResult
+from .results import SearchResult
 
 
 class ExportError(PolicyQAError, ValueError):

@@ -16,7 +16,8 @@ from indexer.tokenize import tokenize
 
 from .answer import Answerer
 from .inputs import shorten_topic
-from .retrieve import Filters, SearchResult
+from .query import Filters
+from .results import SearchResult
 from .targets import Target, find_targets
 
 # A document counts as addressing the topic when its best section's relevance is at

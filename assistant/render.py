@@ -10,7 +10,7 @@ from urllib.parse import quote
 from .answer import Answer
 from .highlight import find_spans, query_terms
 from .llm import markers_in
-from .retrieve import SearchResult
+from .results import SearchResult
 
 
 def esc(text: object) -> str:

@@ -1,138 +1,51 @@
-"""Hybrid search over one index, one result per section (more for long ones), with filters.
+"""The local search engine: hybrid search over one index directory, with filters.
 
-Signals per candidate chunk: m3e-small cosine, BM25 over jieba words (thesaurus expansions at
-a lower weight), the Universal Sentence Encoder on the chunk and its best sentence, and the
-share of the question's words in the chunk's own text. They are fused as `indexer.fusion`
-describes (standardised over the candidate pool, weighted; weights in the index manifest,
-tuned with bench/tune_fusion.py on every development set together).
+Signals per candidate chunk: m3e-small cosine (FAISS), BM25 over jieba words (thesaurus
+expansions at a lower weight; the score matrix memory-mapped), the Universal Sentence Encoder
+on the chunk and its best sentence, and the share of the question's words in the chunk's own
+text. They are fused as `indexer.fusion` describes (standardised over the candidate pool,
+weighted; weights in the index manifest, tuned with bench/tune_fusion.py on every development
+set together); assistant/results.py turns the ranking into results.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import asdict, dataclass, field
-
 import numpy as np
 
 from indexer import second, vectors
-from indexer.chinese import to_simplified, to_traditional
 from indexer.embed import Embedder, load_embedder
-from indexer.errors import PolicyQAError
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexDamaged, SectionRow, rebuild_hint
-from indexer.tokenize import tokenize
 
-from .expand import Expansion, Thesaurus, numeral_expansions
+from .expand import Thesaurus
 from .index import PolicyIndex
-from .inputs import MAX_QUERY_CHARS, head
+from .query import (  # noqa: F401 - the query's vocabulary, re-exported for callers of this module
+    Filters,
+    QueryError,
+    QueryPlan,
+    check_query,
+    clean_query,
+    default_thesaurus,
+    make_plan,
+    query_notice,
+    region_match,
+)
 from .reference import referenced_sections
+from .results import (  # noqa: F401 - re-exported
+    LONG_SECTION_CHUNKS,
+    Chunk,
+    SearchResult,
+    coverage_of,
+    group_passages,
+    make_results,
+    matched_terms,
+)
 
 MIN_CANDIDATES = 200
-# Granularity: a section of at least this many chunks is "long" (a notice without headings, an
-# article group); its chunks may come back as several passages, neighbours joined into one.
-LONG_SECTION_CHUNKS = 3
-PASSAGES_PER_SECTION = 3
-MAX_PASSAGE_CHARS = 800
 # How much a preferred year (`今年`) lifts a document's passages, in spreads of the query's scores.
 YEAR_PREFERENCE = 0.5
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 # Above this many sentences, sentences only re-score candidates instead of proposing them.
 SENTENCE_SEARCH_LIMIT = 300_000
-
-
-class QueryError(PolicyQAError, ValueError):
-    """A query that cannot be searched; the message is for users."""
-
-
-def _cleaned(text: str) -> str:
-    return " ".join(_INVISIBLE.sub(" ", text).split())
-
-
-def clean_query(query: str | None) -> str:
-    """A query as it is searched: control and direction characters out, runs of space as one,
-    at most MAX_QUERY_CHARS. Longer queries (a pasted page) are searched by their beginning:
-    every word costs a pass over the BM25 index, and the models read 512 tokens at most.
-    Only the beginning of a huge input is ever looked at."""
-    return _cleaned(head(query, MAX_QUERY_CHARS))[:MAX_QUERY_CHARS]
-
-
-def query_notice(query: str | None) -> str:
-    """What users should know about how their query was taken, or ''."""
-    text = query or ""
-    if len(text) > MAX_QUERY_CHARS and (len(text) > len(head(text, MAX_QUERY_CHARS))
-                                        or len(_cleaned(text)) > MAX_QUERY_CHARS):
-        return f"查询超过 {MAX_QUERY_CHARS} 字，只按前 {MAX_QUERY_CHARS} 字检索。"
-    return ""
-
-
-@dataclass
-class Filters:
-    years: set[int] = field(default_factory=set)
-    regions: set[str] = field(default_factory=set)
-    docs: set[str] = field(default_factory=set)  # doc ids, titles or sources (substring match)
-    # A preference, not a filter: documents of these years rank higher (`今年` in a question).
-    prefer_years: set[int] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        """Whether anything is filtered out (a preference filters nothing)."""
-        return bool(self.years or self.regions or self.docs)
-
-
-@dataclass
-class QueryPlan:
-    text: str
-    simplified: str
-    words: list[str]  # the question's own words
-    expansions: list[Expansion]
-    expansion_words: dict[str, str]  # word → the everyday wording it came from
-
-    @property
-    def expanded(self) -> str:
-        return " ".join([self.simplified, *(e.term for e in self.expansions)])
-
-
-@dataclass
-class SearchResult:
-    rank: int
-    score: float
-    doc_id: str
-    title: str
-    source: str
-    year: int | None
-    region: str
-    section_id: str
-    section_path: list[str]
-    text: str
-    start: int
-    end: int
-    doc_type: str = ""
-    org: str = ""
-    doc_number: str = ""
-    date: str = ""
-    dense: float = 0.0
-    bm25: float = 0.0
-    second: float = 0.0
-    coverage: float = 0.0  # share of the question's words (IDF-weighted) in the passage's own text
-    matched_terms: list[dict] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @property
-    def citation(self) -> str:
-        head = " · ".join(str(x) for x in (self.title, self.year, self.region) if x)
-        return " › ".join([head, *self.section_path])
-
-
-_default_thesaurus: Thesaurus | None = None
-
-
-def default_thesaurus() -> Thesaurus:
-    global _default_thesaurus
-    if _default_thesaurus is None:
-        _default_thesaurus = Thesaurus.default()
-    return _default_thesaurus
 
 
 class Searcher:
@@ -203,7 +116,7 @@ class Searcher:
         if filters.years:
             ok &= np.isin(self._doc_year, list(filters.years))
         if filters.regions:
-            ok &= np.array([_region_match(d.region, filters.regions) for d in self.index.documents])
+            ok &= np.array([region_match(d.region, filters.regions) for d in self.index.documents])
         if filters.docs:
             ok &= np.array([any(f in (d.doc_id, d.source) or f in d.title for f in filters.docs)
                             for d in self.index.documents])
@@ -212,36 +125,13 @@ class Searcher:
     # -- the query ---------------------------------------------------------------
 
     def plan(self, query: str) -> QueryPlan:
-        simplified = to_simplified(query)
-        words = tokenize(simplified)
-        expansions = [e for e in self.thesaurus.expand(simplified) + numeral_expansions(simplified)
-                      if self._in_corpus(e.term)]
-        extra: dict[str, str] = {}
-        for e in expansions:
-            for w in tokenize(e.term):
-                if w not in words and w not in extra:
-                    extra[w] = e.source
-        return QueryPlan(query, simplified, words, expansions, extra)
-
-    def _in_corpus(self, term: str) -> bool:
-        """Whether this index has the wording an expansion adds. An expansion from a domain
-        the corpus does not cover (school safety over a law library, say) would only pull the
-        second model towards unrelated text, so it is dropped: the thesaurus calibrates itself
-        to each index by its vocabulary."""
         vocab = self.index.bm25.vocab
-        words = [w for w in tokenize(term) if w.strip()]
-        return bool(words) and all(w in vocab for w in words)
+        return make_plan(query, self.thesaurus, lambda words: all(w in vocab for w in words))
 
     # -- search ------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[SearchResult]:
-        query = clean_query(query)
-        if not query:
-            raise QueryError("查询内容为空，请输入要搜索的问题或关键词")
-        if not any(ch.isalnum() for ch in query):
-            raise QueryError("查询中没有文字或数字，请输入要搜索的问题或关键词")
-        if k < 1:
-            raise QueryError("结果数 k 必须大于 0")
+        query = check_query(query, k)
         allowed = self.allowed_docs(filters or Filters())
         mask = None if allowed is None else allowed[self.index.chunk_doc]
         if self.index.size == 0 or (mask is not None and not mask.any()):
@@ -293,17 +183,9 @@ class Searcher:
         return rows, signals
 
     def _coverage(self, plan: QueryPlan, rows: np.ndarray) -> np.ndarray:
-        """The IDF-weighted share of the question's words in each chunk's own text (without
-        the title every chunk of a document is indexed with)."""
         df, n = self.document_frequencies()
-        weights = {w: math.log((n + 1) / (df[w] + 0.5)) for w in dict.fromkeys(plan.words) if df.get(w)}
-        total = sum(weights.values())
-        if not total or not len(rows):
-            return np.zeros(len(rows))
-        forms = [(weight, {w, to_traditional(w)}) for w, weight in weights.items()]
         texts = self.index.store.chunks(rows.tolist())
-        return np.array([sum(weight for weight, ws in forms if any(w in texts[r][0] for w in ws))
-                         for r in rows.tolist()]) / total
+        return coverage_of([texts[r][0] for r in rows.tolist()], plan.words, df, n)
 
     def _sentence_candidates(self, uq: np.ndarray, n: int) -> np.ndarray | None:
         """Chunk rows of the sentences closest to the query: from the sentence index, or for
@@ -344,33 +226,10 @@ class Searcher:
                 fused[int(chunk_rows[0])] = top + 1.0 + (len(cited) - n) * 1e-3
 
     def passages(self, fused: dict[int, float], k: int) -> list[list[int]]:
-        """The chunk rows of each of the best `k` results, best first.
-
-        A result is a section's best chunk. A neighbouring chunk of the same section that ranks
-        before the list is full extends that passage (up to MAX_PASSAGE_CHARS), so an answer
-        that runs on past a chunk's end is shown whole. A long section (a notice without
-        headings, a long article group) may also give another passage of its own, up to
-        PASSAGES_PER_SECTION, when one of its other chunks is strong enough to make the top `k`."""
+        """The chunk rows of each of the best `k` results, best first (results.group_passages)."""
         section_of, long = self.index.chunk_section, self._long_section
-        results: list[list[int]] = []
-        shown: dict[int, list[int]] = {}  # section → its results
-        for row in sorted(fused, key=fused.get, reverse=True):
-            section = int(section_of[row])
-            mine = shown.get(section)
-            if mine is None:
-                if len(results) == k:
-                    break
-                shown[section] = [len(results)]
-                results.append([row])
-                continue
-            beside = next((i for i in mine if any(abs(row - r) == 1 for r in results[i])), None)
-            if beside is not None:
-                if self._span(results[beside] + [row]) <= MAX_PASSAGE_CHARS:
-                    results[beside].append(row)
-            elif long[section] and len(mine) < PASSAGES_PER_SECTION and len(results) < k:
-                mine.append(len(results))
-                results.append([row])
-        return [sorted(group) for group in results]
+        return group_passages(sorted(fused, key=fused.get, reverse=True), lambda row: int(section_of[row]),
+                              lambda section: bool(long[section]), self._span, k)
 
     def _span(self, rows: list[int]) -> int:
         return int(self._chunk_end[max(rows)] - self._chunk_start[min(rows)])
@@ -379,55 +238,11 @@ class Searcher:
                  plan: QueryPlan) -> list[SearchResult]:
         groups = self.passages(fused, k)
         texts = self.index.store.chunks([r for g in groups for r in g])
-        where = {int(r): i for i, r in enumerate(rows)}
-        parts = self.fusion.parts(signals) if len(rows) else {}
-        relevance = self.fusion.relevance(parts) if len(rows) else np.zeros(0)
-        results = []
-        for rank, group in enumerate(groups, start=1):
-            row = max(group, key=fused.get)  # the best chunk gives the score and the signals
+        chunks = {}
+        for row, (text, start, end) in texts.items():
             section = self.index.sections[int(self.index.chunk_section[row])]
-            doc = self.index.documents[section.doc_row]
-            text, start, end = _joined([texts[r] for r in group])
-            i = where.get(row)
-            results.append(SearchResult(
-                rank=rank, score=round(float(relevance[i]), 4) if i is not None else 0.0, doc_id=doc.doc_id,
-                title=doc.title,
-                source=doc.source, year=doc.year, region=doc.region,
-                section_id=f"{doc.doc_id}#{section.key}", section_path=section.path, text=text,
-                start=start, end=end, doc_type=doc.doc_type, org=doc.org, doc_number=doc.doc_number,
-                date=doc.date,
-                dense=round(float(signals["cos_q"][i]), 4) if i is not None else 0.0,
-                bm25=round(float(signals["bm25_words"][i] + self.fusion.expansion_weight
-                                 * signals["bm25_expansions"][i]), 4) if i is not None else 0.0,
-                second=round(float(parts["second"][i]), 4) if i is not None and "second" in parts else 0.0,
-                coverage=round(float(parts["coverage"][i]), 4) if i is not None and "coverage" in parts else 0.0,
-                matched_terms=matched_terms(plan, doc.title + "".join(section.path) + text),
-            ))
-        return results
-
-
-def _joined(chunks: list[tuple[str, int, int]]) -> tuple[str, int, int]:
-    """Neighbouring chunks of one section as one passage: their overlap written once."""
-    text, start, end = chunks[0]
-    for t, s, e in chunks[1:]:
-        if s < end:  # overlapping: the part after the previous end
-            t = t[end - s:]
-        elif s > end:
-            t = "\n" + t
-        text, end = text + t, max(end, e)
-    return text, start, end
-
-
-def matched_terms(plan: QueryPlan, text: str) -> list[dict]:
-    """The question's words, and the expansions (with the wording they came from), found in a result."""
-    hay = to_simplified(text)
-    out = [{"term": w} for w in dict.fromkeys(plan.words) if len(w) >= 2 and w in hay]
-    seen = {o["term"] for o in out}
-    for e in plan.expansions:
-        if e.term in hay and e.term not in seen:
-            out.append({"term": e.term, "from": e.source})
-            seen.add(e.term)
-    return out
+            chunks[row] = Chunk(text, start, end, section.key, section.path, self.index.documents[section.doc_row])
+        return make_results(groups, fused, rows, signals, self.fusion, plan, chunks)
 
 
 def _top(scores: np.ndarray, n: int, positive: bool = False) -> np.ndarray:
@@ -444,6 +259,3 @@ def _top(scores: np.ndarray, n: int, positive: bool = False) -> np.ndarray:
     return top[np.isfinite(scores[top])]
 
 
-def _region_match(region: str, wanted: set[str]) -> bool:
-    # `武进` finds 武进区; `X区` finds only X区.
-    return any(w == region or (w and region.startswith(w)) for w in wanted)

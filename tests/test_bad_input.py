@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.cli import main
-from assistant.retrieve import MAX_QUERY_CHARS
+from assistant.inputs import MAX_QUERY_CHARS
 from assistant.service import Service
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder

@@ -19,6 +19,7 @@ from assistant.followup import understand
 from assistant.inputs import topic_notice
 from assistant.library import KEEP_BOTH, REPLACE, list_documents
 from assistant.precedents import find_precedents
+from assistant.query import Filters, QueryError, clean_query, query_notice
 from assistant.render import (
     answer_html,
     comparison_html,
@@ -30,7 +31,6 @@ from assistant.render import (
     precedents_html,
     result_cards,
 )
-from assistant.retrieve import Filters, QueryError, clean_query, query_notice
 from assistant.service import Service
 from indexer.errors import PolicyQAError
 

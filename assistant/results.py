@@ -1,0 +1,169 @@
+"""Search results: the record every engine returns, and how ranked chunks become results.
+
+Shared by every search engine (the local index, Milvus), so that the same scores give the
+same results: a section's best chunk per result, neighbouring chunks joined, long sections
+giving more than one passage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from indexer.chinese import to_simplified
+from indexer.fusion import Fusion
+
+from .query import QueryPlan
+
+# Granularity: a section of at least this many chunks is "long" (a notice without headings, an
+# article group); its chunks may come back as several passages, neighbours joined into one.
+LONG_SECTION_CHUNKS = 3
+PASSAGES_PER_SECTION = 3
+MAX_PASSAGE_CHARS = 800
+
+
+@dataclass
+class SearchResult:
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    source: str
+    year: int | None
+    region: str
+    section_id: str
+    section_path: list[str]
+    text: str
+    start: int
+    end: int
+    doc_type: str = ""
+    org: str = ""
+    doc_number: str = ""
+    date: str = ""
+    dense: float = 0.0
+    bm25: float = 0.0
+    second: float = 0.0
+    coverage: float = 0.0  # share of the question's words (IDF-weighted) in the passage's own text
+    matched_terms: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @property
+    def citation(self) -> str:
+        head = " · ".join(str(x) for x in (self.title, self.year, self.region) if x)
+        return " › ".join([head, *self.section_path])
+
+
+@dataclass
+class Chunk:
+    """What a result needs to know of one chunk."""
+
+    text: str
+    start: int
+    end: int
+    section_key: str
+    section_path: list[str]
+    doc: object  # indexer.store.DocumentRow
+
+
+def group_passages(order: Iterable[int], section_of: Callable[[int], object], is_long: Callable[[object], bool],
+                   span: Callable[[list[int]], int], k: int) -> list[list[int]]:
+    """The chunk ids of each of the best `k` results, best first (`order`: ids, best first;
+    ids of neighbouring chunks of one section differ by one).
+
+    A result is a section's best chunk. A neighbouring chunk of the same section that ranks
+    before the list is full extends that passage (up to MAX_PASSAGE_CHARS), so an answer that
+    runs on past a chunk's end is shown whole. A long section (a notice without headings, a
+    long article group) may also give another passage of its own, up to PASSAGES_PER_SECTION,
+    when one of its other chunks is strong enough to make the top `k`."""
+    results: list[list[int]] = []
+    shown: dict[object, list[int]] = {}  # section → its results
+    for row in order:
+        section = section_of(row)
+        mine = shown.get(section)
+        if mine is None:
+            if len(results) == k:
+                break
+            shown[section] = [len(results)]
+            results.append([row])
+            continue
+        beside = next((i for i in mine if any(abs(row - r) == 1 for r in results[i])), None)
+        if beside is not None:
+            if span(results[beside] + [row]) <= MAX_PASSAGE_CHARS:
+                results[beside].append(row)
+        elif is_long(section) and len(mine) < PASSAGES_PER_SECTION and len(results) < k:
+            mine.append(len(results))
+            results.append([row])
+    return [sorted(group) for group in results]
+
+
+def make_results(groups: list[list[int]], fused: dict[int, float], rows: np.ndarray, signals: dict, fusion: Fusion,
+                 plan: QueryPlan, chunks: dict[int, Chunk]) -> list[SearchResult]:
+    where = {int(r): i for i, r in enumerate(rows)}
+    parts = fusion.parts(signals) if len(rows) else {}
+    relevance = fusion.relevance(parts) if len(rows) else np.zeros(0)
+
+    def signal(name: str, i: int | None) -> float:
+        return round(float(parts[name][i]), 4) if i is not None and name in parts else 0.0
+
+    results = []
+    for rank, group in enumerate(groups, start=1):
+        row = max(group, key=fused.get)  # the best chunk gives the score and the signals
+        best = chunks[row]
+        doc = best.doc
+        text, start, end = joined([(chunks[r].text, chunks[r].start, chunks[r].end) for r in group])
+        i = where.get(row)
+        results.append(SearchResult(
+            rank=rank, score=round(float(relevance[i]), 4) if i is not None else 0.0, doc_id=doc.doc_id,
+            title=doc.title, source=doc.source, year=doc.year, region=doc.region,
+            section_id=f"{doc.doc_id}#{best.section_key}", section_path=best.section_path, text=text,
+            start=start, end=end, doc_type=doc.doc_type, org=doc.org, doc_number=doc.doc_number, date=doc.date,
+            dense=round(float(signals["cos_q"][i]), 4) if i is not None else 0.0,
+            bm25=round(float(signals["bm25_words"][i] + fusion.expansion_weight * signals["bm25_expansions"][i]), 4)
+            if i is not None else 0.0,
+            second=signal("second", i), coverage=signal("coverage", i),
+            matched_terms=matched_terms(plan, doc.title + "".join(best.section_path) + text),
+        ))
+    return results
+
+
+def joined(chunks: list[tuple[str, int, int]]) -> tuple[str, int, int]:
+    """Neighbouring chunks of one section as one passage: their overlap written once."""
+    text, start, end = chunks[0]
+    for t, s, e in chunks[1:]:
+        if s < end:  # overlapping: the part after the previous end
+            t = t[end - s:]
+        elif s > end:
+            t = "\n" + t
+        text, end = text + t, max(end, e)
+    return text, start, end
+
+
+def matched_terms(plan: QueryPlan, text: str) -> list[dict]:
+    """The question's words, and the expansions (with the wording they came from), found in a result."""
+    hay = to_simplified(text)
+    out = [{"term": w} for w in dict.fromkeys(plan.words) if len(w) >= 2 and w in hay]
+    seen = {o["term"] for o in out}
+    for e in plan.expansions:
+        if e.term in hay and e.term not in seen:
+            out.append({"term": e.term, "from": e.source})
+            seen.add(e.term)
+    return out
+
+
+def coverage_of(texts: list[str], words: list[str], df: dict, n: int) -> np.ndarray:
+    """The IDF-weighted share of the question's words in each text (the chunk's own text,
+    without the title every chunk of a document is indexed with)."""
+    import math
+
+    from indexer.chinese import to_traditional
+
+    weights = {w: math.log((n + 1) / (df[w] + 0.5)) for w in dict.fromkeys(words) if df.get(w)}
+    total = sum(weights.values())
+    if not total or not texts:
+        return np.zeros(len(texts))
+    forms = [(weight, {w, to_traditional(w)}) for w, weight in weights.items()]
+    return np.array([sum(weight for weight, ws in forms if any(w in t for w in ws)) for t in texts]) / total
