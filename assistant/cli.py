@@ -79,13 +79,17 @@ def cmd_index(args) -> int:
     corpus = Path(args.corpus or _env("POLICYQA_CORPUS", DEFAULT_CORPUS))
     from indexer.build import build_index
 
-    from .engine import is_local
+    from .engine import is_local, publisher_for
 
-    if not is_local(args.index):
-        raise UserError(f"policyqa index 只能建立本地索引文件夹；{args.index} 由其搜索引擎自己建立")
-    report = build_index(corpus, Path(args.index), model=args.model, rebuild=args.rebuild,
-                         progress=None if args.json else _progress_printer(),
-                         allow_shrink=args.allow_shrink, follow_links=args.follow_links, use_ocr=not args.no_ocr)
+    target = args.to or (None if is_local(args.index) else args.index)
+    options = {"model": args.model, "rebuild": args.rebuild, "progress": None if args.json else _progress_printer(),
+               "allow_shrink": args.allow_shrink, "follow_links": args.follow_links, "use_ocr": not args.no_ocr}
+    if target is not None:
+        if is_local(target):
+            raise UserError(f"--to 应为搜索后端的地址，例如 milvus://127.0.0.1:19530/policies（收到“{target}”）")
+        report = publisher_for(target)(corpus, target, **options)
+    else:
+        report = build_index(corpus, Path(args.index), **options)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -505,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="允许一次删去索引中一半以上的文档（默认拒绝，以防指错文档文件夹）")
     sp.add_argument("--follow-links", action="store_true", help="也读取指向文档文件夹之外的符号链接（默认跳过）")
     sp.add_argument("--no-ocr", action="store_true", help="不识别扫描件和图片（跳过并说明原因；文字识别较慢）")
+    sp.add_argument("--to", default=_env("POLICYQA_PUBLISH_TO"),
+                    help="写入搜索后端而非本地文件夹，例如 milvus://127.0.0.1:19530/policies（或 $POLICYQA_PUBLISH_TO）")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出摘要")
     sp.set_defaults(func=cmd_index)
 

@@ -3,11 +3,12 @@
 Answers, precedents, comparisons, draft checks, the page and the CLI use an index only
 through `SearchEngine`. The local engine (`retrieve.Searcher` over one index directory:
 FAISS, BM25, SQLite) is one implementation. Another backend, for instance OpenSearch with
-a jieba analyzer and `dense_vector` kNN, or Milvus/Qdrant beside a keyword engine, lives
-in its own package and registers a factory under the entry-point group `policyqa.engines`:
+a jieba analyzer and `dense_vector` kNN, lives in its own package and registers a factory
+under the entry-point group `policyqa.engines` (and, to be written by `policyqa index --to`,
+a publisher under `policyqa.publishers`), as assistant/backends/milvus does:
 
     [project.entry-points."policyqa.engines"]
-    opensearch = "policyqa_opensearch:open_engine"
+    milvus = "assistant.backends.milvus:open_engine"
 
 `policyqa search … --index opensearch://host:9200/policies` then reaches it through
 `open_engine`, with nothing in `assistant/` changed. A factory takes the location string
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .results import SearchResult
 
 ENTRY_POINT_GROUP = "policyqa.engines"
+PUBLISHER_GROUP = "policyqa.publishers"  # writers: `policyqa index CORPUS --to scheme://…`
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _registered: dict[str, Callable[..., SearchEngine]] = {}
 
@@ -121,14 +123,29 @@ def open_engine(location: str | Path, *, model: str | None = None, embedder=None
     return factory(str(location), model=model)
 
 
-def _entry_points():
+def publisher_for(location: str) -> Callable:
+    """The function that writes a corpus into `scheme://…`: publish(corpus, location, **options)."""
+    scheme = scheme_of(location)
+    factory = _entry_point_factory(scheme, PUBLISHER_GROUP) if scheme else None
+    if factory is None:
+        known = "、".join(sorted(ep.name for ep in _entry_points(PUBLISHER_GROUP))) or "无"
+        raise EngineNotFound(f"没有能写入 {scheme or str(location)} 的搜索后端（已安装：{known}）。"
+                             f"Milvus 需要：pip install 'policyqa[milvus]'")
+    return factory
+
+
+def _entry_points(group: str = ENTRY_POINT_GROUP):
     from importlib.metadata import entry_points
 
-    return entry_points(group=ENTRY_POINT_GROUP)
+    return entry_points(group=group)
 
 
-def _entry_point_factory(scheme: str):
-    for ep in _entry_points():
+def _entry_point_factory(scheme: str, group: str = ENTRY_POINT_GROUP):
+    for ep in _entry_points(group):
         if ep.name.lower() == scheme:
-            return ep.load()
+            try:
+                return ep.load()
+            except ImportError as e:
+                raise EngineNotFound(f"搜索后端 {scheme} 无法加载（{e}）：请安装它的依赖，"
+                                     f"例如 pip install 'policyqa[{scheme}]'") from e
     return None

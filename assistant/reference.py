@@ -57,21 +57,28 @@ def parse_reference(query: str) -> Reference | None:
     return Reference(title, label) if title else None
 
 
-def referenced_sections(index: PolicyIndex, query: str, allowed_docs=None) -> list[int]:
-    """Rows of the sections a query cites, best-named document first."""
+def cited_documents(documents, query: str, allowed=None) -> tuple[list, str]:
+    """The documents a query cites, best-named first, and the article label it names."""
     ref = parse_reference(query)
     if ref is None:
-        return []
+        return [], ""
     ranked = []
-    for d in index.documents:
-        if allowed_docs is not None and not allowed_docs[d.row]:
+    for n, d in enumerate(documents):
+        if allowed is not None and not allowed(d):
             continue
         short = _short_title(d.title)
         if short == ref.title:
-            ranked.append((0, d.row))
+            ranked.append((0, n, d))
         elif ref.title in short or (len(short) >= 2 and short in ref.title):
-            ranked.append((1, d.row))
+            ranked.append((1, n, d))
+    return [d for _, _, d in sorted(ranked, key=lambda t: t[:2])], ref.label
+
+
+def referenced_sections(index: PolicyIndex, query: str, allowed_docs=None) -> list[int]:
+    """Rows of the sections a query cites in a local index, best-named document first."""
+    allowed = None if allowed_docs is None else (lambda d: bool(allowed_docs[d.row]))
+    docs, label = cited_documents(index.documents, query, allowed)
     rows = []
-    for _, doc_row in sorted(ranked):
-        rows += [s.row for s in index.sections if s.doc_row == doc_row and s.path and s.path[-1] == ref.label]
+    for d in docs:
+        rows += [s.row for s in index.sections_of(d.row) if s.path and s.path[-1] == label]
     return rows

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from indexer import store
 from indexer.build import BuildReport, Progress, build_index
+from indexer.cache import policyqa_cache
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
 
@@ -48,7 +50,7 @@ class Service:
         self.llm = llm
         self.today = today  # what `今年` means (default: the index's newest year)
         where = Path(journal_dir) / Path(str(index_dir)).name if journal_dir else (
-            self.index_dir if self.local else Path.cwd() / "policyqa")
+            self.index_dir if self.local else policyqa_cache() / "journal" / re.sub(r"[^\w.-]+", "-", self.location))
         self.audit = Audit(beside(where, "audit.jsonl"))
         self.feedback = Feedback(beside(where, "feedback.jsonl"))
         self._embedder = embedder
@@ -101,7 +103,11 @@ class Service:
     def stamp(self) -> str:
         """Changes whenever a rebuild lands: the page compares it to refresh its lists."""
         if not self.local:
-            return "remote"
+            engine = self.searcher()
+            refresh = getattr(engine, "refresh", None)
+            if refresh is not None:
+                refresh()
+            return f"remote-{(engine.manifest or {}).get('gen', '')}"
         stamp = self._manifest_stamp()
         return "-".join(map(str, stamp)) if stamp else "none"
 
@@ -135,6 +141,8 @@ class Service:
         to the index's own folder (where `make run` builds), never to this process's."""
         if self._corpus is not None:
             return self._corpus
+        if not self.local:
+            return None  # a backend's library: the folder it is written from is given with --corpus
         try:
             corpus = store.read_manifest(self.index_dir).get("corpus")
         except store.IndexProblem:
@@ -159,19 +167,32 @@ class Service:
     # -- the corpus ----------------------------------------------------------------------
 
     def _corpus_or_error(self) -> Path:
-        if not self.local:
-            raise LibraryError(f"文档由外部搜索引擎（{engines.scheme_of(self.location)}）管理，请在那里添加或移除")
         corpus = self.corpus
+        if corpus is None and not self.local:
+            raise LibraryError(f"这个库在 {engines.scheme_of(self.location)} 中：启动网页时用 --corpus 指定写入它的文档文件夹，"
+                               "即可在此添加或移除文档")
         if corpus is None:
             raise LibraryError("不知道文档文件夹在哪里：请用 --corpus 指定")
         return corpus
 
     def reindex(self, progress: Progress | None = None, removing: frozenset[str] = frozenset()) -> BuildReport:
         corpus = self._corpus_or_error()
+        if not self.local:
+            return self._publish(corpus, progress, removing)
         model = self.engine.model_name if store.exists(self.index_dir) else (self.model or None)
         embedder = self.embedder(model) if model else None
         return build_index(corpus, self.index_dir, model=model, embedder=embedder,
                            progress=progress, removing=removing)
+
+    def _publish(self, corpus: Path, progress: Progress | None, removing: frozenset[str]) -> BuildReport:
+        """Write the corpus into the backend's library, then follow the new commit at once."""
+        engine = self.searcher()
+        report = engines.publisher_for(self.location)(corpus, self.location, model=engine.model_name,
+                                                      progress=progress, removing=removing)
+        refresh = getattr(engine, "refresh", None)
+        if refresh is not None:
+            refresh(force=True)
+        return report
 
     def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None,
                on_conflict: str = KEEP_BOTH) -> tuple[list[Upload], BuildReport | None]:
@@ -191,7 +212,7 @@ class Service:
 
     def removed(self) -> list[RemovedFile]:
         """Files taken out of the corpus that can be restored."""
-        return list_removed(self._corpus_or_error()) if self.local and self.corpus is not None else []
+        return list_removed(self.corpus) if self.corpus is not None else []
 
     def remove(self, doc_id: str, progress: Progress | None = None, user: str = "") -> tuple[RemovedFile, BuildReport]:
         doc = self.engine.document(doc_id)

@@ -27,6 +27,7 @@ class Options:
     users: str | None = None  # a users file (assistant/accounts.py)
     share: bool = False
     today: str | None = None
+    journal_dir: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
@@ -47,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser, index: bool = True) -> None:
     p.add_argument("--auth", default=env("POLICYQA_AUTH"), help="单个管理员 用户名:密码（默认 $POLICYQA_AUTH）")
     p.add_argument("--today", default=env("POLICYQA_TODAY"),
                    help="问题中的“今年”“去年”按此日期理解（YYYY-MM-DD；默认索引中最新的年份）")
+    p.add_argument("--journal-dir", default=env("POLICYQA_JOURNAL_DIR"),
+                   help="审计与反馈记录存放的文件夹（默认与本地索引并列；Milvus 库在缓存文件夹中；或 $POLICYQA_JOURNAL_DIR）")
     p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
 
 
@@ -54,7 +57,8 @@ def start_service(options: Options) -> Service:
     """The page's service, with its index and models already loading in the background;
     a question that arrives before they are ready waits for them."""
     service = Service(options.index, corpus_dir=Path(options.corpus) if options.corpus else None,
-                      model=options.model, llm=LLMConfig.from_env(), today=options.today)
+                      model=options.model, llm=LLMConfig.from_env(), today=options.today,
+                      journal_dir=Path(options.journal_dir) if options.journal_dir else None)
     if service.local:
         store.remove_stale_staging(service.index_dir)  # left by a server killed mid-build
     threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
