@@ -1,10 +1,12 @@
-"""argparse in Chinese: help headings, and errors as one line (`错误：…`, exit status 1)
-instead of argparse's English usage text and exit status 2."""
+"""The command line's arguments: every command and its options, with help, headings and errors
+in Chinese (`错误：…` on one line, exit status 1, instead of argparse's English usage and status 2)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+from collections.abc import Callable
 
 from indexer.errors import PolicyQAError
 
@@ -55,3 +57,114 @@ class ChineseParser(argparse.ArgumentParser):
     def error(self, message: str):
         hint = f"（{self.prog} -h 查看用法）"
         raise ArgumentsError(translate(message) + hint)
+
+
+# --- the commands and their options ---------------------------------------------------
+
+DEFAULT_INDEX = "index"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """A setting's fallback: its environment variable, when set and not empty."""
+    return os.environ.get(name) or default
+
+
+def common(sp) -> None:
+    """The settings every command that opens an index takes."""
+    sp.add_argument("--index", default=env("POLICYQA_INDEX", DEFAULT_INDEX),
+                    help="索引文件夹或搜索后端地址（默认 $POLICYQA_INDEX 或 ./index）")
+    sp.add_argument("--thesaurus", default=env("POLICYQA_THESAURUS"),
+                    help="追加的词表文件（日常说法 => 文件用语，默认 $POLICYQA_THESAURUS）")
+    sp.add_argument("--model", default=env("POLICYQA_MODEL"),
+                    help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
+
+
+def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
+    """Every command and its options; `handlers` maps a command to the function that runs it."""
+    p = ChineseParser(prog="policyqa", description="中文政策文件的语义检索与问答")
+    sub = p.add_subparsers(dest="command", metavar="命令", title="命令")
+
+    sp = sub.add_parser("index", help="建立或更新索引")
+    sp.add_argument("corpus", nargs="?", help="文档文件夹（默认 $POLICYQA_CORPUS 或 ./corpus）")
+    common(sp)
+    sp.add_argument("--rebuild", action="store_true", help="全部重建（不复用旧索引的任何向量）")
+    sp.add_argument("--allow-shrink", action="store_true",
+                    help="允许一次删去索引中一半以上的文档（默认拒绝，以防指错文档文件夹）")
+    sp.add_argument("--follow-links", action="store_true", help="也读取指向文档文件夹之外的符号链接（默认跳过）")
+    sp.add_argument("--no-ocr", action="store_true", help="不识别扫描件和图片（跳过并说明原因；文字识别较慢）")
+    sp.add_argument("--to", default=env("POLICYQA_PUBLISH_TO"),
+                    help="写入搜索后端而非本地文件夹，例如 milvus://127.0.0.1:19530/policies（或 $POLICYQA_PUBLISH_TO）")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出摘要")
+    sp.set_defaults(func=handlers["index"])
+
+    sp = sub.add_parser("search", help="检索")
+    sp.add_argument("query", nargs="?", help="查询内容")
+    common(sp)
+    sp.add_argument("-k", type=int, default=5, help="返回结果数（默认 5）")
+    sp.add_argument("--year", action="append", help="按年份筛选，可重复")
+    sp.add_argument("--region", action="append", help="按地区筛选，可重复")
+    sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+    sp.add_argument("--batch", help="批量查询：JSONL 文件（question 字段）或每行一个查询")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.set_defaults(func=handlers["search"])
+
+    sp = sub.add_parser("ask", help="提问，得到注明出处的回答")
+    sp.add_argument("question", nargs="?", help="问题")
+    common(sp)
+    sp.add_argument("-k", type=int, default=5, help="参考段落数（默认 5）")
+    sp.add_argument("--batch", help="批量提问：JSONL 文件（question 字段）或每行一个问题")
+    sp.add_argument("--today", default=env("POLICYQA_TODAY"),
+                    help="“今年”“去年”按此日期理解（YYYY-MM-DD 或 YYYY；默认索引中最新的年份，或 $POLICYQA_TODAY）")
+    sp.add_argument("--year", action="append", help="按年份筛选，可重复")
+    sp.add_argument("--region", action="append", help="按地区筛选，可重复")
+    sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.set_defaults(func=handlers["ask"])
+
+    def filters(sp):
+        sp.add_argument("--year", action="append", help="按年份筛选，可重复")
+        sp.add_argument("--region", action="append", help="按地区筛选，可重复")
+        sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+
+    sp = sub.add_parser("precedents", help="查找先例：各文件如何表述同一事项、有何指标")
+    sp.add_argument("text", nargs="?", help="主题或段落（“-” 表示从标准输入读取）")
+    sp.add_argument("--file", help="从文件读取段落")
+    common(sp)
+    filters(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    sp.set_defaults(func=handlers["precedents"], k=1)
+
+    sp = sub.add_parser("compare", help="并排对比两个章节（逐字标出差异）")
+    sp.add_argument("first", help="章节 ID，例如 36217970ac#4.18")
+    sp.add_argument("second", help="章节 ID")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    sp.set_defaults(func=handlers["compare"])
+
+    sp = sub.add_parser("draft-check", help="检查草稿：各条目的先例，以及最近同类文件中草稿未涉及的条目")
+    sp.add_argument("file", help="草稿文件（.txt / .md）")
+    common(sp)
+    filters(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    sp.set_defaults(func=handlers["draft-check"], k=1)
+
+    sp = sub.add_parser("eval", help="在标注问题上评测检索质量")
+    sp.add_argument("gold", help="标注文件（JSONL）")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("-v", "--verbose", action="store_true", help="列出未满分的问题")
+    sp.add_argument("--answers", action="store_true", help="评测回答：所引段落是否含金标准章节、回答是否含标准答案")
+    sp.add_argument("--today", default=env("POLICYQA_TODAY"), help="评测回答时“今年”按此日期理解")
+    sp.set_defaults(func=handlers["eval"])
+
+    sp = sub.add_parser("user", help="管理网页的用户：add（新增或改密码）、remove、list")
+    sp.add_argument("action", choices=["add", "remove", "list"], help="add、remove 或 list")
+    sp.add_argument("name", nargs="?", help="用户名")
+    sp.add_argument("--users", default=env("POLICYQA_USERS"), help="用户文件（默认 $POLICYQA_USERS）")
+    sp.add_argument("--role", choices=["admin", "reader"], default="reader", help="角色：admin 或 reader（默认 reader）")
+    sp.add_argument("--password", help="密码（不给出时在终端中输入，至少 8 个字符）")
+    sp.set_defaults(func=handlers["user"], k=1)
+    return p

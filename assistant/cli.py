@@ -14,43 +14,33 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.errors import PolicyQAError, os_reason
+from indexer.errors import PolicyQAError
 
-from .arguments import ChineseParser
-from .inputs import MAX_BATCH_BYTES, MAX_BATCH_LINES, topic_notice
+from . import arguments
+from .batch import read_batch
+from .inputs import topic_notice
 from .query import Filters, QueryError, clean_query, query_notice
-from .results import SearchResult
+from .terminal import color, format_report, format_results, search_json
 
 if TYPE_CHECKING:
-    from indexer.build import BuildReport
 
     from .engine import SearchEngine
 
 # Imports below are inside the commands: a one-shot `policyqa search` should not pay for
 # the indexer, the exporters or the page.
 
-DEFAULT_INDEX = "index"
 DEFAULT_CORPUS = "corpus"
 MAX_K = 200  # results per query: the candidates fetched grow with it
-LISTED = 20  # files named per kind of change in the summary of a build
 
 
 class UserError(PolicyQAError):
     """Bad input from the user: printed as is, exit status 1."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name) or default
-
-
 # --- output helpers ---------------------------------------------------------------
 
 def _print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def _color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _progress_printer():
@@ -76,7 +66,7 @@ def _progress_printer():
 # --- commands ----------------------------------------------------------------------
 
 def cmd_index(args) -> int:
-    corpus = Path(args.corpus or _env("POLICYQA_CORPUS", DEFAULT_CORPUS))
+    corpus = Path(args.corpus or arguments.env("POLICYQA_CORPUS", DEFAULT_CORPUS))
     from indexer.build import build_index
 
     from .engine import is_local, publisher_for
@@ -93,35 +83,8 @@ def cmd_index(args) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        print(_format_report(report))
+        print(format_report(report))
     return 0
-
-
-def _format_report(r: BuildReport) -> str:
-    lines = []
-    if r.up_to_date:
-        lines.append(f"索引已是最新：{r.index_dir}（{r.documents} 个文档，{r.sections} 个章节，{r.chunks} 个文本块）")
-    else:
-        lines.append(f"已建立索引：{r.index_dir}")
-        lines.append(f"  文档 {r.documents} 个，章节 {r.sections} 个，文本块 {r.chunks} 个")
-        changes = [f"新增 {len(r.added)}", f"更新 {len(r.changed)}", f"删除 {len(r.removed)}", f"未变 {r.unchanged}"]
-        lines.append("  文件：" + "，".join(changes))
-        speed = f"，解析 {r.characters} 字，{r.characters / r.seconds:.0f} 字/秒" if r.characters and r.seconds else ""
-        lines.append(f"  向量：新计算 {r.embedded} 个，复用 {r.reused} 个；用时 {r.seconds:.1f} 秒{speed}")
-        for label, names in (("新增", r.added), ("更新", r.changed), ("删除", r.removed)):
-            for name in names[:LISTED]:
-                lines.append(f"  {label}：{name}")
-            if len(names) > LISTED:
-                lines.append(f"  {label}：……另有 {len(names) - LISTED} 个（--json 列出全部）")
-    if r.skipped:
-        lines.append(f"  跳过 {len(r.skipped)} 个文件：")
-        for s in r.skipped:
-            lines.append(f"    {s.source}：{s.reason}")
-    if r.warnings:
-        lines.append(f"  请检查 {len(r.warnings)} 个文件：")
-        for w in r.warnings:
-            lines.append(f"    {w.source}：{w.reason}")
-    return "\n".join(lines)
 
 
 def _filters(args) -> Filters:
@@ -164,77 +127,6 @@ def cmd_search(args) -> int:
     else:
         print(format_results(query, results))
     return 0
-
-
-def search_json(query: str, results: list[SearchResult]) -> dict:
-    return {"query": query, "results": [r.to_json() for r in results]}
-
-
-def format_results(query: str, results: list[SearchResult]) -> str:
-    from .highlight import mark, query_terms, snippet
-
-    if not results:
-        return f"没有找到与“{query}”相关的内容。"
-    base = query_terms(query)
-    on, off = ("\033[1;33m", "\033[0m") if _color() else ("【", "】")
-    out = []
-    for r in results:
-        terms = sorted(set(base) | {m["term"] for m in r.matched_terms if len(m["term"]) >= 2}, key=len, reverse=True)
-        path = " › ".join([r.title, *r.section_path])
-        meta = " · ".join(str(x) for x in (f"得分 {r.score:.2f}", r.year, r.region, r.source) if x)
-        text, _ = snippet(r.text, terms)
-        out.append(f"{r.rank}. {path}\n   {meta}\n   {mark(text, terms, on, off)}")
-        if r.matched_terms:
-            out[-1] += "\n   匹配：" + "、".join(matched_label(m) for m in r.matched_terms)
-    return "\n\n".join(out)
-
-
-def matched_label(m: dict) -> str:
-    return f"{m['term']}（由“{m['from']}”扩展）" if m.get("from") else m["term"]
-
-
-def read_batch(path: Path) -> list[tuple[int, str | None, str | None]]:
-    """(line number, question, error) for each non-blank line of a batch file.
-
-    A file whose first line is a JSON object is read as JSONL: every line must be an object
-    with a `question`. Otherwise every line is a query. The file's size and number of lines
-    are checked before anything is searched; a long line is searched by its beginning."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BATCH_BYTES:
-            raise UserError(f"批量查询文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_BATCH_BYTES // 1024 // 1024} MB）：请拆分")
-        data = path.read_bytes()
-    except OSError as e:
-        raise UserError(f"无法读取批量查询文件 {path}：{os_reason(e)}") from e
-    lines = data.split(b"\n")
-    if sum(1 for raw in lines if raw.strip()) > MAX_BATCH_LINES:
-        raise UserError(f"批量查询文件的查询超过 {MAX_BATCH_LINES} 行：请拆分")
-    items = []
-    jsonl = None
-    for n, raw in enumerate(lines, start=1):
-        try:
-            line = raw.decode("utf-8").lstrip("\ufeff").strip()
-        except UnicodeDecodeError:
-            items.append((n, None, "不是合法的 UTF-8 文本"))
-            continue
-        if not line:
-            continue
-        if jsonl is None:
-            jsonl = line.startswith("{")
-        if line.startswith("{") or jsonl:
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                items.append((n, None, "不是合法的 JSON"))
-                continue
-            question = obj.get("question") if isinstance(obj, dict) else None
-            if not isinstance(question, str) or not question.strip():
-                items.append((n, None, "缺少 question 字段"))
-                continue
-            items.append((n, question.strip(), None))
-        else:
-            items.append((n, line, None))
-    return items
 
 
 def _search_batch(args) -> int:
@@ -438,7 +330,7 @@ def cmd_compare(args) -> int:
         result = compare_sections(_searcher(args), args.first, args.second)
     except SectionNotFound as e:
         raise UserError(str(e)) from e
-    return _emit(args, result, lambda: comparison_text(result, color=_color()), comparison_blocks)
+    return _emit(args, result, lambda: comparison_text(result, color=color()), comparison_blocks)
 
 
 def cmd_draft_check(args) -> int:
@@ -487,104 +379,14 @@ def cmd_user(args) -> int:
 
 # --- parser ------------------------------------------------------------------------------
 
-def common(sp) -> None:
-    """The settings every command that opens an index takes."""
-    sp.add_argument("--index", default=_env("POLICYQA_INDEX", DEFAULT_INDEX),
-                    help="索引文件夹或搜索后端地址（默认 $POLICYQA_INDEX 或 ./index）")
-    sp.add_argument("--thesaurus", default=_env("POLICYQA_THESAURUS"),
-                    help="追加的词表文件（日常说法 => 文件用语，默认 $POLICYQA_THESAURUS）")
-    sp.add_argument("--model", default=_env("POLICYQA_MODEL"),
-                    help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = ChineseParser(prog="policyqa", description="中文政策文件的语义检索与问答")
-    sub = p.add_subparsers(dest="command", metavar="命令", title="命令")
+    return arguments.build_parser({
+        "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "precedents": cmd_precedents,
+        "compare": cmd_compare, "draft-check": cmd_draft_check, "eval": cmd_eval, "user": cmd_user,
+    })
 
-    sp = sub.add_parser("index", help="建立或更新索引")
-    sp.add_argument("corpus", nargs="?", help="文档文件夹（默认 $POLICYQA_CORPUS 或 ./corpus）")
-    common(sp)
-    sp.add_argument("--rebuild", action="store_true", help="全部重建（不复用旧索引的任何向量）")
-    sp.add_argument("--allow-shrink", action="store_true",
-                    help="允许一次删去索引中一半以上的文档（默认拒绝，以防指错文档文件夹）")
-    sp.add_argument("--follow-links", action="store_true", help="也读取指向文档文件夹之外的符号链接（默认跳过）")
-    sp.add_argument("--no-ocr", action="store_true", help="不识别扫描件和图片（跳过并说明原因；文字识别较慢）")
-    sp.add_argument("--to", default=_env("POLICYQA_PUBLISH_TO"),
-                    help="写入搜索后端而非本地文件夹，例如 milvus://127.0.0.1:19530/policies（或 $POLICYQA_PUBLISH_TO）")
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出摘要")
-    sp.set_defaults(func=cmd_index)
 
-    sp = sub.add_parser("search", help="检索")
-    sp.add_argument("query", nargs="?", help="查询内容")
-    common(sp)
-    sp.add_argument("-k", type=int, default=5, help="返回结果数（默认 5）")
-    sp.add_argument("--year", action="append", help="按年份筛选，可重复")
-    sp.add_argument("--region", action="append", help="按地区筛选，可重复")
-    sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
-    sp.add_argument("--batch", help="批量查询：JSONL 文件（question 字段）或每行一个查询")
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.set_defaults(func=cmd_search)
-
-    sp = sub.add_parser("ask", help="提问，得到注明出处的回答")
-    sp.add_argument("question", nargs="?", help="问题")
-    common(sp)
-    sp.add_argument("-k", type=int, default=5, help="参考段落数（默认 5）")
-    sp.add_argument("--batch", help="批量提问：JSONL 文件（question 字段）或每行一个问题")
-    sp.add_argument("--today", default=_env("POLICYQA_TODAY"),
-                    help="“今年”“去年”按此日期理解（YYYY-MM-DD 或 YYYY；默认索引中最新的年份，或 $POLICYQA_TODAY）")
-    sp.add_argument("--year", action="append", help="按年份筛选，可重复")
-    sp.add_argument("--region", action="append", help="按地区筛选，可重复")
-    sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.set_defaults(func=cmd_ask)
-
-    def filters(sp):
-        sp.add_argument("--year", action="append", help="按年份筛选，可重复")
-        sp.add_argument("--region", action="append", help="按地区筛选，可重复")
-        sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
-
-    sp = sub.add_parser("precedents", help="查找先例：各文件如何表述同一事项、有何指标")
-    sp.add_argument("text", nargs="?", help="主题或段落（“-” 表示从标准输入读取）")
-    sp.add_argument("--file", help="从文件读取段落")
-    common(sp)
-    filters(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
-    sp.set_defaults(func=cmd_precedents, k=1)
-
-    sp = sub.add_parser("compare", help="并排对比两个章节（逐字标出差异）")
-    sp.add_argument("first", help="章节 ID，例如 36217970ac#4.18")
-    sp.add_argument("second", help="章节 ID")
-    common(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
-    sp.set_defaults(func=cmd_compare)
-
-    sp = sub.add_parser("draft-check", help="检查草稿：各条目的先例，以及最近同类文件中草稿未涉及的条目")
-    sp.add_argument("file", help="草稿文件（.txt / .md）")
-    common(sp)
-    filters(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
-    sp.set_defaults(func=cmd_draft_check, k=1)
-
-    sp = sub.add_parser("eval", help="在标注问题上评测检索质量")
-    sp.add_argument("gold", help="标注文件（JSONL）")
-    common(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("-v", "--verbose", action="store_true", help="列出未满分的问题")
-    sp.add_argument("--answers", action="store_true", help="评测回答：所引段落是否含金标准章节、回答是否含标准答案")
-    sp.add_argument("--today", default=_env("POLICYQA_TODAY"), help="评测回答时“今年”按此日期理解")
-    sp.set_defaults(func=cmd_eval)
-
-    sp = sub.add_parser("user", help="管理网页的用户：add（新增或改密码）、remove、list")
-    sp.add_argument("action", choices=["add", "remove", "list"], help="add、remove 或 list")
-    sp.add_argument("name", nargs="?", help="用户名")
-    sp.add_argument("--users", default=_env("POLICYQA_USERS"), help="用户文件（默认 $POLICYQA_USERS）")
-    sp.add_argument("--role", choices=["admin", "reader"], default="reader", help="角色：admin 或 reader（默认 reader）")
-    sp.add_argument("--password", help="密码（不给出时在终端中输入，至少 8 个字符）")
-    sp.set_defaults(func=cmd_user, k=1)
-    return p
+common = arguments.common  # the page's `serve` command takes the same settings
 
 
 def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from indexer.errors import PolicyQAError, UnreadableFile, os_reason
 from indexer.read import SUPPORTED_SUFFIXES, file_digest
+from indexer.store import DocumentRow
 
 from .engine import SearchEngine
 
@@ -34,27 +35,20 @@ class LibraryError(PolicyQAError, ValueError):
 
 
 @dataclass
-class DocumentInfo:
-    doc_id: str
-    title: str
-    org: str
-    doc_number: str
-    date: str
-    year: int | None
-    region: str
-    doc_type: str
-    sections: int
-    source: str
+class DocumentInfo(DocumentRow):
+    """A document as the list shows it: its stored row plus what the build learnt reading it."""
+
     ocr_pages: int = 0  # pages read by OCR (a scan, a photo), 0 for a born-digital file
+
+    @property
+    def sections(self) -> int:
+        return self.n_sections
 
 
 def list_documents(engine: SearchEngine) -> list[DocumentInfo]:
     files = engine.manifest.get("files") or {}
-    return [
-        DocumentInfo(d.doc_id, d.title, d.org, d.doc_number, d.date, d.year, d.region, d.doc_type,
-                     len(engine.sections(d.doc_id)), d.source, int((files.get(d.source) or {}).get("ocr_pages", 0)))
-        for d in engine.documents()
-    ]
+    return [DocumentInfo(**vars(d), ocr_pages=int((files.get(d.source) or {}).get("ocr_pages", 0)))
+            for d in engine.documents()]
 
 
 # --- uploads ----------------------------------------------------------------------------

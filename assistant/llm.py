@@ -2,7 +2,8 @@
 (vLLM, Ollama, a hosted Qwen or DeepSeek …), written from the retrieved passages only.
 
 Configured by POLICYQA_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1), POLICYQA_LLM_MODEL,
-POLICYQA_LLM_API_KEY and POLICYQA_LLM_TIMEOUT (seconds, default 60).
+POLICYQA_LLM_API_KEY, POLICYQA_LLM_TIMEOUT (seconds per request, default 60) and
+POLICYQA_LLM_RETRIES (default 1).
 """
 
 from __future__ import annotations
@@ -36,22 +37,23 @@ class LLMConfig:
     model: str = "default"
     api_key: str = ""
     timeout: float = 60.0
+    retries: int = 1
 
     @classmethod
     def from_env(cls) -> LLMConfig | None:
         base = os.environ.get("POLICYQA_LLM_BASE_URL", "").strip()
         if not base:
             return None
-        try:
-            timeout = float(os.environ.get("POLICYQA_LLM_TIMEOUT", "60"))
-        except ValueError:
-            timeout = 60.0
         return cls(base.rstrip("/"), os.environ.get("POLICYQA_LLM_MODEL", "default"),
-                   os.environ.get("POLICYQA_LLM_API_KEY", ""), timeout)
+                   os.environ.get("POLICYQA_LLM_API_KEY", ""),
+                   _number("POLICYQA_LLM_TIMEOUT", 60.0, float), _number("POLICYQA_LLM_RETRIES", 1, int))
 
-    @property
-    def url(self) -> str:
-        return self.base_url + "/chat/completions"
+
+def _number(name: str, default, kind):
+    try:
+        return max(0, kind(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 def build_messages(question: str, passages: list[SearchResult]) -> list[dict]:
@@ -80,52 +82,35 @@ def markers_in(text: str) -> list[int]:
 
 
 def stream_chat(config: LLMConfig, messages: list[dict]) -> Iterator[str]:
-    """Text deltas of a streamed chat completion."""
-    import httpx
-
-    headers = {"Content-Type": "application/json"}
-    if config.api_key:
-        headers["Authorization"] = f"Bearer {config.api_key}"
-    body = {"model": config.model, "messages": messages, "stream": True, "temperature": 0.2}
-    deadline = time.monotonic() + config.timeout
-    timeout = httpx.Timeout(config.timeout, connect=min(10.0, config.timeout))
+    """Text deltas of a streamed chat completion, through the openai SDK (its retries and
+    timeouts); a server that ignores `stream` and answers with one JSON reply is accepted too."""
     try:
-        with httpx.stream("POST", config.url, json=body, headers=headers, timeout=timeout) as response:
-            if response.status_code != 200:
-                response.read()
-                raise LLMError(f"模型服务返回 HTTP {response.status_code}")
-            if "text/event-stream" not in response.headers.get("content-type", ""):
-                response.read()
-                yield _whole_reply(response.text)
-                return
-            for line in response.iter_lines():
-                if time.monotonic() > deadline:
-                    raise LLMError(f"模型服务超过 {config.timeout:g} 秒未完成")
-                delta = _sse_delta(line)
-                if delta is None:
-                    break
-                if delta:
-                    yield delta
-    except httpx.TimeoutException as e:
+        import openai
+    except ImportError as e:  # a core dependency; only a broken install lands here
+        raise LLMError("缺少 openai 库：pip install openai") from e
+    client = openai.OpenAI(base_url=config.base_url, api_key=config.api_key or "none",
+                           timeout=openai.Timeout(config.timeout, connect=min(10.0, config.timeout)),
+                           max_retries=config.retries)
+    deadline = time.monotonic() + config.timeout * (config.retries + 1)
+    try:
+        raw = client.chat.completions.with_raw_response.create(
+            model=config.model, messages=messages, stream=True, temperature=0.2)
+        if "text/event-stream" not in raw.headers.get("content-type", ""):
+            yield _whole_reply(raw.http_response.read().decode("utf-8", "replace"))
+            return
+        for chunk in raw.parse():
+            if time.monotonic() > deadline:
+                raise LLMError(f"模型服务超过 {config.timeout:g} 秒未完成")
+            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+    except openai.APITimeoutError as e:
         raise LLMError(f"模型服务超时（{config.timeout:g} 秒）") from e
-    except httpx.HTTPError as e:
+    except openai.APIStatusError as e:
+        raise LLMError(f"模型服务返回 HTTP {e.status_code}") from e
+    except openai.APIConnectionError as e:
         raise LLMError(f"无法连接模型服务：{e}") from e
-
-
-def _sse_delta(line: str) -> str | None:
-    """'' for lines without text, None at the end of the stream."""
-    line = line.strip()
-    if not line.startswith("data:"):
-        return ""
-    data = line[5:].strip()
-    if data == "[DONE]":
-        return None
-    try:
-        event = json.loads(data)
-        choice = event["choices"][0]
-    except (ValueError, KeyError, IndexError, TypeError) as e:
-        raise LLMError("模型服务返回了无法解析的数据") from e
-    return (choice.get("delta") or {}).get("content") or ""
+    except openai.OpenAIError as e:
+        raise LLMError(f"模型服务出错：{e}") from e
 
 
 def _whole_reply(text: str) -> str:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from indexer.chinese import to_simplified
+from indexer.textutil import int_to_cn
 
 from .index import PolicyIndex
 
@@ -14,24 +15,6 @@ _CN = "一二三四五六七八九十百千零〇两"
 ARTICLE = re.compile(rf"第\s*(?P<n>[{_CN}\d]+)\s*条(?P<sub>之[{_CN}]+)?")
 _NOISE = re.compile(r"[\s《》〈〉“”\"'()（）,，。：:、的]+")
 _PREFIXES = ("中华人民共和国",)
-_CN_DIGITS = "零一二三四五六七八九"
-
-
-def _cn(n: int) -> str:
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        if rest == 0:
-            return _CN_DIGITS[hundreds] + "百"
-        tail = ("零" + _CN_DIGITS[rest]) if rest < 10 else (("一" if rest < 20 else "") + _cn(rest))
-        return _CN_DIGITS[hundreds] + "百" + tail
-    return str(n)
-
-
 def _short_title(title: str) -> str:
     t = _NOISE.sub("", to_simplified(title))
     for prefix in _PREFIXES:
@@ -51,7 +34,7 @@ def parse_reference(query: str) -> Reference | None:
     if not m:
         return None
     n = m.group("n")
-    number = _cn(int(n)) if n.isdigit() else n
+    number = int_to_cn(int(n)) if n.isdigit() else n
     label = f"第{number}条{m.group('sub') or ''}"
     title = _short_title(query[:m.start()]) or _short_title(query[m.end():])
     return Reference(title, label) if title else None

@@ -168,6 +168,11 @@ class Service:
 
     def _corpus_or_error(self) -> Path:
         corpus = self.corpus
+        if not self.local:
+            try:
+                engines.publisher_for(self.location)
+            except PolicyQAError as e:
+                raise LibraryError(f"{e}；因此不能在此添加或移除文档") from e
         if corpus is None and not self.local:
             raise LibraryError(f"这个库在 {engines.scheme_of(self.location)} 中：启动网页时用 --corpus 指定写入它的文档文件夹，"
                                "即可在此添加或移除文档")

@@ -29,8 +29,9 @@ from assistant.answer import Answerer  # noqa: E402
 from assistant.index import load_index  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 from indexer import second  # noqa: E402
-from indexer.build import EMBED_BATCH, build_index, embed_text  # noqa: E402
+from indexer.build import build_index  # noqa: E402
 from indexer.embed import load_embedder  # noqa: E402
+from indexer.encoding import EMBED_BATCH, embed_text  # noqa: E402
 from indexer.tokenize import tokenize  # noqa: E402
 
 

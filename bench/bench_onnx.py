@@ -28,9 +28,10 @@ from assistant.evaluate import evaluate, load_gold  # noqa: E402
 from assistant.index import load_index  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 from indexer import second  # noqa: E402
-from indexer.build import build_index, embed_text  # noqa: E402
+from indexer.build import build_index  # noqa: E402
 from indexer.chunk import chunk_document  # noqa: E402
 from indexer.embed import load_embedder  # noqa: E402
+from indexer.encoding import embed_text  # noqa: E402
 from indexer.parse import parse_text  # noqa: E402
 from indexer.read import discover, read_document  # noqa: E402
 

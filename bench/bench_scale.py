@@ -78,7 +78,7 @@ def encoder_texts(index_dir: Path) -> tuple[str, list[str], list[str]]:
     """The texts an index's build handed to the two encoders: m3e's and the second model's."""
     from assistant.index import load_index
     from indexer import second
-    from indexer.build import embed_text
+    from indexer.encoding import embed_text
 
     index = load_index(index_dir)
     rows = index.store.query("SELECT d.title, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row "
@@ -95,8 +95,8 @@ def encoder_texts(index_dir: Path) -> tuple[str, list[str], list[str]]:
 def plain_encode(model_name: str, texts: list[str], second_texts: list[str]) -> tuple[float, float]:
     """Seconds for plain encoding with both models, loaded and warmed beforehand."""
     from indexer import second
-    from indexer.build import EMBED_BATCH
     from indexer.embed import load_embedder
+    from indexer.encoding import EMBED_BATCH
 
     model = load_embedder(model_name)
     model.encode(texts[:64])
@@ -374,8 +374,8 @@ def bench_threads(index_dir: Path, n_texts: int = 1500) -> dict:
     import random
 
     from indexer import second, workers
-    from indexer.build import EMBED_BATCH
     from indexer.embed import load_embedder
+    from indexer.encoding import EMBED_BATCH
 
     model_name, texts, second_texts = encoder_texts(index_dir)
     rng = random.Random(1)

@@ -14,123 +14,34 @@ import os
 import platform
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from . import limits, ocr, second, store, vectors, workers
-from .chinese import to_simplified
+from . import limits, ocr, store
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
-from .embed import BATCH, DEFAULT_MODEL, Embedder, load_embedder
-from .errors import PolicyQAError, os_reason
+from .embed import DEFAULT_MODEL, Embedder
+from .encoding import EncodingStage, embed_text
+from .errors import os_reason
 from .fusion import Fusion
 from .parse import parse_text
 from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
 from .records import ParsedDocument
+from .report import BuildError, BuildReport, BuildStopped, write_problem
 from .tokenize import tokenize
-from .workers import Task
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
 PIPELINE_VERSION = 6
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
-EMBED_BATCH = BATCH
-# Chunks per call to the second model when it runs alone (with their sentences, ~4x as many
-# texts): each call ends with one of its two workers idle while the other finishes, so fewer,
-# larger calls.
-SECOND_BLOCK_ALONE = 2048
-# Blocks handed to the shared one-thread workers (indexer/workers.py): small enough that the
-# last ones leave a core idle for seconds only. m3e texts, and chunks for the second model;
-# a small job gets smaller blocks, so that it too is spread over every worker.
-DENSE_BLOCK = 256
-SECOND_BLOCK = 256
-BLOCKS_PER_WORKER = 4
-
 Progress = Callable[[str, int, int], None]
-
-
-class BuildError(PolicyQAError):
-    """The build could not produce an index; the previous one is untouched."""
-
-
-class BuildStopped(BuildError):
-    """The process is stopping (a server shut down mid-build)."""
-
-
-@dataclass
-class BuildReport:
-    index_dir: str
-    documents: int = 0
-    sections: int = 0
-    chunks: int = 0
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    skipped: list[SkippedFile] = field(default_factory=list)
-    embedded: int = 0
-    reused: int = 0
-    characters: int = 0  # characters of the documents parsed in this run
-    seconds: float = 0.0
-    up_to_date: bool = False
-    model: str = ""
-    # seconds: parse, store, words, encode (wall), embed and second (worker-seconds: the two
-    # models run side by side inside encode), ann, bm25
-    stages: dict[str, float] = field(default_factory=dict)
-    warnings: list[SkippedFile] = field(default_factory=list)  # indexed, but a person should know
-
-    @contextmanager
-    def timed(self, stage: str):
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            # not rounded here: a stage timed in many short spans (jieba per chunk) would round to nothing
-            self.stages[stage] = self.stages.get(stage, 0.0) + time.monotonic() - started
-
-    def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("skipped", "warnings")}
-        d["stages"] = {k: round(v, 2) for k, v in self.stages.items()}
-        d["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
-        d["warnings"] = [{"source": s.source, "warning": s.reason} for s in self.warnings]
-        return d
-
-
-# FAISS reports a failed write as a RuntimeError whose text ends in the C library's reason.
-_FAISS_WRITE_REASONS = (("No space left", "磁盘已满"), ("Read-only", "只读文件系统"),
-                        ("Permission denied", "没有写入权限"), ("Disk quota", "超出磁盘配额"))
-
-
-def write_problem(e: BaseException) -> str:
-    """What a failed write says to users when the disk is full, read-only or not ours; else ''."""
-    if isinstance(e, OSError) and store.is_disk_error(e):
-        return os_reason(e)
-    if isinstance(e, sqlite3.OperationalError) and any(w in str(e) for w in ("full", "readonly", "unable to open")):
-        return str(e)
-    return ""
-
-
-def _reserved_memmap(path: Path, dtype, shape: tuple[int, int]) -> np.ndarray:
-    """A memory-mapped .npy file whose disk space is reserved at once: a full disk then fails
-    here as an OSError, instead of killing the process with SIGBUS when the map is written."""
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-    with open(path, "r+b") as f:
-        os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
-    return array
 
 
 def doc_id_for(source: str) -> str:
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:10]
-
-
-def embed_text(title: str, path: list[str], text: str) -> str:
-    """What the model and BM25 see: the title and heading path give a chunk its context;
-    traditional characters are made simplified, as queries are."""
-    return to_simplified(f"{title}\n{' › '.join(path)}\n{text}")
 
 
 def _settings(model: str, max_chars: int, overlap: int) -> dict:
@@ -141,25 +52,6 @@ def _settings(model: str, max_chars: int, overlap: int) -> dict:
 def _default_fusion() -> dict:
     """The fusion weights searches of this index use (tuned with bench/tune_fusion.py)."""
     return Fusion().to_dict()
-
-
-@dataclass
-class _SecondFiles:
-    chunks: np.ndarray  # memory-mapped, a vector per chunk
-    sentences: np.ndarray  # memory-mapped, a vector per sentence, fp16
-    offsets: np.ndarray  # chunk row -> its first sentence; one more entry than chunks
-    kept: set[int]  # chunk rows whose vectors came from the previous index
-
-    @property
-    def todo(self) -> int:
-        """Chunks still to encode."""
-        return len(self.offsets) - 1 - len(self.kept)
-
-
-def _block_size(items: int, largest: int) -> int:
-    """Blocks of at most `largest`, but enough of them to give every worker several; whole batches."""
-    per_block = -(-items // (BLOCKS_PER_WORKER * second.WORKERS))
-    return max(EMBED_BATCH, min(largest, -(-per_block // EMBED_BATCH) * EMBED_BATCH))
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -268,7 +160,7 @@ def _fill_counts(report: BuildReport, manifest: dict) -> None:
     report.chunks = counts.get("chunks", 0)
 
 
-class _Builder:
+class _Builder(EncodingStage):
     def __init__(self, corpus, index_dir, reusable, previous, settings, model, embedder, progress,
                  max_chars, overlap, report, reuse_vectors: bool = True):
         self.corpus = corpus
@@ -453,210 +345,6 @@ class _Builder:
 
     def _hash(self, text: str) -> str:
         return hashlib.sha1(f"{self.model}\n{text}".encode()).hexdigest()
-
-    # -- vectors -------------------------------------------------------------------
-
-    def _old_vectors(self) -> tuple[dict[str, int], np.ndarray | None]:
-        if self.previous is None or not self.reuse_vectors:
-            return {}, None
-        try:
-            vectors = np.load(self.index_dir / store.VECTORS, mmap_mode="r")
-            con = sqlite3.connect(f"file:{self.index_dir / store.DB}?mode=ro", uri=True)
-            rows = dict(con.execute("SELECT embed_hash, row FROM chunks").fetchall())
-            con.close()
-            return rows, vectors
-        except (OSError, ValueError, sqlite3.Error):
-            return {}, None
-
-    def _encode(self, db, staging: Path, needs: list[tuple[int, str]]) -> None:
-        """Both models' vectors for the chunks that have none yet, then their FAISS indexes. When
-        the m3e runtime can run one-thread sessions, blocks of both models share one-thread
-        workers (indexer/workers.py); otherwise one model runs after the other."""
-        dense, dense_todo = self._dense_start(staging, needs)
-        use = self._second_start(db, staging, needs)
-        pooled = not dense_todo or hasattr(self._embedder(), "single_threaded")
-        streams = [self._dense_tasks(db, dense, dense_todo, pooled)]
-        if use is not None:
-            streams.append(self._second_tasks(db, use, pooled))
-        self._encoding = [0, len(dense_todo) + (use.todo if use is not None else 0)]  # done, total: for the progress bar
-        self.progress("向量化", 0, self._encoding[1])
-        with self.report.timed("encode"):
-            workers.run(streams, second.WORKERS if pooled else 1, self.report.stages)
-        self.progress("向量化", self._encoding[1], self._encoding[1])
-        dense.flush()
-        self._write_dense(staging, dense)
-        if use is not None:
-            self.second = self._second_finish(staging, use)
-
-    def _advance(self, n: int) -> None:
-        self._encoding[0] += n
-        self.progress("向量化", *self._encoding)
-
-    def _dense_start(self, staging: Path, needs: list[tuple[int, str]]):
-        """The m3e vectors file with every reusable vector copied in, and the rows still to embed."""
-        cache, old_vectors = self._old_vectors()
-        missing = [(row, h) for row, h in needs if h not in cache]
-        dim = self._dimension(old_vectors, bool(missing))
-        self.dimension = dim
-        dense = _reserved_memmap(staging / store.VECTORS, dtype=np.float32, shape=(len(needs), dim))
-        for row, h in needs:
-            if h in cache:
-                dense[row] = old_vectors[cache[h]]
-        self.report.reused = len(needs) - len(missing)
-        self.report.embedded = len(missing)
-        return dense, missing
-
-    def _dense_tasks(self, db, dense: np.ndarray, missing: list[tuple[int, str]], pooled: bool) -> Iterator[Task]:
-        if not missing:
-            return
-        embedder = self._embedder().single_threaded() if pooled else self._embedder()
-        missing = self._longest_first(db, missing)
-        size = _block_size(len(missing), DENSE_BLOCK)
-        for i in range(0, len(missing), size):
-            rows = [row for row, _ in missing[i:i + size]]
-            texts = self._embed_texts(db, rows)
-
-            def done(encoded, rows=rows) -> None:
-                dense[rows] = encoded
-                self._advance(len(rows))
-
-            yield Task("embed", lambda texts=texts: embedder.encode(texts, batch_size=EMBED_BATCH), done)
-
-    @staticmethod
-    def _longest_first(db, rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
-        """Rows by the length of the text the model sees (title, heading path, text), longest
-        first, across the whole corpus: every block then holds texts of like length, so the
-        encoder's batches carry little padding and its input shapes only shrink, as in one
-        `encode` call over all texts; the progress bar's estimate errs on the long side."""
-        length = {row: len(title) + len(" › ".join(json.loads(path))) + n + 2 for row, title, path, n in db.execute(
-            "SELECT c.row, d.title, s.path, length(c.text) FROM chunks c JOIN sections s ON s.row = c.section_row"
-            " JOIN documents d ON d.row = c.doc_row")}
-        return sorted(rows, key=lambda r: -length.get(r[0], 0))
-
-    def _dimension(self, old_vectors: np.ndarray | None, must_embed: bool) -> int:
-        if old_vectors is not None and not must_embed and old_vectors.ndim == 2:
-            return int(old_vectors.shape[1])
-        return int(self._embedder().dimension)
-
-    def _embedder(self) -> Embedder:
-        if self.embedder is None:
-            self.embedder = load_embedder(self.model)
-        return self.embedder
-
-    def _embed_texts(self, db, rows: list[int]) -> list[str]:
-        marks = ",".join("?" * len(rows))
-        found = db.execute(
-            f"SELECT c.row, d.title, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
-            f" JOIN documents d ON d.row = c.doc_row WHERE c.row IN ({marks})", rows).fetchall()
-        by_row = {r[0]: embed_text(r[1], json.loads(r[2]), r[3]) for r in found}
-        return [by_row[r] for r in rows]
-
-    def _second_start(self, db, staging: Path, needs: list[tuple[int, str]]) -> _SecondFiles | None:
-        """Memory-mapped files for second-model vectors of every chunk and every sentence, with
-        the vectors of unchanged chunks kept; None when the second model is not installed."""
-        if not second.available():
-            return None
-        old = self._old_second()
-        n = len(needs)
-        old_rows = [old["rows"].get(h) if old else None for _, h in needs]
-        counts = np.zeros(n, dtype=np.int64)
-        kept: dict[int, tuple[int, int]] = {}  # chunk row -> its span in the old sentence vectors
-        for row, path, text in self._chunk_texts(db):
-            if old_rows[row] is not None:
-                a, b = np.searchsorted(old["owner"], [old_rows[row], old_rows[row] + 1])
-                kept[row] = (int(a), int(b))
-                counts[row] = b - a
-            else:
-                counts[row] = len(second.sentence_texts(json.loads(path)[-1], text))
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        dim = second.DIMENSION
-        files = _SecondFiles(
-            chunks=_reserved_memmap(staging / store.USE_CHUNKS, dtype=np.float32, shape=(n, dim)),
-            sentences=_reserved_memmap(staging / store.USE_SENTENCES, dtype=np.float16,
-                                       shape=(int(offsets[-1]), dim)),
-            offsets=offsets, kept=set(kept))
-        np.save(staging / store.SENTENCE_CHUNK, np.repeat(np.arange(n, dtype=np.int32), counts))
-        for row, (a, b) in kept.items():
-            files.chunks[row] = old["chunks"][old_rows[row]]
-            files.sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
-        return files
-
-    def _second_tasks(self, db, files: _SecondFiles, pooled: bool) -> Iterator[Task]:
-        """Blocks of chunks without second-model vectors, longest first, each with its sentences."""
-        block: list[tuple[int, str, list[str]]] = []
-        size = _block_size(files.todo, SECOND_BLOCK) if pooled else SECOND_BLOCK_ALONE
-        for row, path, text in self._chunk_texts(db, longest_first=True):
-            if row in files.kept:
-                continue
-            heading = json.loads(path)[-1]
-            block.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
-            if len(block) >= size:
-                yield self._second_task(files, block, pooled)
-                block = []
-        if block:
-            yield self._second_task(files, block, pooled)
-
-    def _second_task(self, files: _SecondFiles, block, pooled: bool) -> Task:
-        texts = [t for _, t, _ in block] + [t for _, _, ts in block for t in ts]
-        threads = 1 if pooled else second.WORKERS
-
-        def done(both) -> None:
-            files.chunks[[row for row, _, _ in block]] = both[:len(block)]
-            encoded = both[len(block):].astype(np.float16)
-            at = 0
-            for row, _, ts in block:
-                files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = encoded[at:at + len(ts)]
-                at += len(ts)
-            self._advance(len(block))
-
-        return Task("second", lambda: second.encode(texts, workers=threads), done)
-
-    def _second_finish(self, staging: Path, files: _SecondFiles) -> dict:
-        files.chunks.flush()
-        files.sentences.flush()
-        with self.report.timed("ann"):
-            index, params = vectors.build(files.chunks)
-            self._write_faiss(index, staging / store.USE_INDEX)
-            index, sentence_params = vectors.build(files.sentences, codec="fp16")
-            self._write_faiss(index, staging / store.USE_SENTENCE_INDEX)
-        return {"name": second.NAME, "dimension": second.DIMENSION, "chunks": len(files.chunks),
-                "sentences": len(files.sentences), "index": params, "sentence_index": sentence_params}
-
-    def _chunk_texts(self, db, longest_first: bool = False):
-        order = "length(c.text) DESC, c.row" if longest_first else "c.row"  # long first: less padding
-        yield from db.execute("SELECT c.row, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
-                              f" ORDER BY {order}")
-
-    def _old_second(self) -> dict | None:
-        if self.previous is None or not self.reuse_vectors or (self.previous.get("second") or {}).get("name") != second.NAME:
-            return None
-        try:
-            d = self.index_dir
-            con = sqlite3.connect(f"file:{d / store.DB}?mode=ro", uri=True)
-            rows = dict(con.execute("SELECT embed_hash, row FROM chunks").fetchall())
-            con.close()
-            return {"rows": rows, "chunks": np.load(d / store.USE_CHUNKS, mmap_mode="r"),
-                    "sentences": np.load(d / store.USE_SENTENCES, mmap_mode="r"),
-                    "owner": np.load(d / store.SENTENCE_CHUNK)}
-        except (OSError, ValueError, sqlite3.Error):
-            return None
-
-    def _write_dense(self, staging: Path, chunk_vectors: np.ndarray) -> None:
-        with self.report.timed("ann"):
-            index, self.dense_params = vectors.build(chunk_vectors)
-            self._write_faiss(index, staging / store.DENSE)
-
-    @staticmethod
-    def _write_faiss(index, path: Path) -> None:
-        import faiss
-
-        try:
-            faiss.write_index(index, str(path))
-        except RuntimeError as e:  # FAISS reports a failed write (a full disk) this way
-            message = str(e)
-            reason = next((why for marker, why in _FAISS_WRITE_REASONS if marker in message),
-                          message.strip().splitlines()[-1][-200:])
-            raise BuildError(f"写入向量索引失败（{reason}）：原索引保持不变") from e
 
     def _write_bm25(self, db, staging: Path) -> None:
         with self.report.timed("bm25"):

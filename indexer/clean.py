@@ -5,6 +5,10 @@ documents: hard line breaks, blank lines between every line, page numbers and
 print footers, page breaks inside numbered items, Word bookmark markers,
 web-page chrome, quotation marks displaced by PDF extraction and half-width
 punctuation.
+
+One module because the passes share one judgement of what a line is (its wrap width, whether it
+ends a sentence, whether it is chrome) and their order matters: split apart, each would need the
+others' private rules.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
 
 It is written beside the old one and swapped in with renames, so a failed or
 interrupted build leaves the previous index as it was.
+
+One module because the layout, the swap, the lock and the checks on load are one contract: the
+file names, the manifest's fields and the order of the renames must change together.
 """
 
 from __future__ import annotations

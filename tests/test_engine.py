@@ -93,11 +93,11 @@ def test_cli_and_service_on_another_engine(memory, capsys):
     assert out["results"][0]["section_path"][-1].startswith("3.增加学位供给")
 
     assert main(["index", "--index", memory]) == 1
-    assert "只能建立本地索引" in capsys.readouterr().err
+    assert "没有能写入 memory 的搜索后端" in capsys.readouterr().err
 
     service = Service(memory)
     assert service.search("学前教育")[0].region.startswith("乙县")
-    with pytest.raises(LibraryError, match="外部搜索引擎"):
+    with pytest.raises(LibraryError, match="没有能写入 memory 的搜索后端"):
         service.upload([], None)
 
 

@@ -59,10 +59,14 @@ def test_docx_numbering_tables_and_no_header_footer(tmp_path):
 
 
 def test_docx_number_formats():
-    from indexer.formats.docx import chinese_number, format_number
+    from indexer.formats.docx import format_number
+    from indexer.textutil import cn_to_int, int_to_cn
 
-    assert [chinese_number(n) for n in (1, 10, 11, 20, 23, 100, 105, 119)] == \
-        ["一", "十", "十一", "二十", "二十三", "一百", "一百零五", "一百一十九"]
+    numbers = (1, 10, 11, 20, 23, 100, 105, 119, 3001, 20000)
+    assert [int_to_cn(n) for n in numbers] == \
+        ["一", "十", "十一", "二十", "二十三", "一百", "一百零五", "一百一十九", "三千零一", "二万"]
+    assert [cn_to_int(int_to_cn(n)) for n in numbers] == list(numbers)
+    assert cn_to_int("三万五千") == 35000 and cn_to_int("一亿") == 100_000_000 and cn_to_int("第三") is None
     assert format_number(3, "decimalEnclosedCircle") == "③"
     assert format_number(2, "ideographTraditional") == "乙"
     assert format_number(4, "upperRoman") == "IV"

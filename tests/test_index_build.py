@@ -191,7 +191,7 @@ def test_stage_time_adds_up_over_many_short_spans():
 
 def test_encoder_blocks_are_whole_batches_and_spread_a_small_job_over_every_worker():
     from indexer import second
-    from indexer.build import EMBED_BATCH, _block_size
+    from indexer.encoding import EMBED_BATCH, _block_size
 
     for items in (1, 91, 440, 9_128, 69_685):
         size = _block_size(items, 256)

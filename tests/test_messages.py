@@ -168,12 +168,12 @@ def test_a_huge_batch_line_is_searched_by_its_beginning_and_not_echoed(index_dir
 
 
 def test_batch_files_over_their_limits_are_refused_before_any_search(index_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("assistant.cli.MAX_BATCH_LINES", 3)
+    monkeypatch.setattr("assistant.batch.MAX_BATCH_LINES", 3)
     batch = tmp_path / "q.txt"
     batch.write_text("发展党员\n" * 4, encoding="utf-8")
     code, out, err = run(capsys, "search", "--batch", batch, "--index", index_dir)
     assert code == 1 and not out and "超过 3 行" in one_chinese_line(err)
-    monkeypatch.setattr("assistant.cli.MAX_BATCH_BYTES", 10)
+    monkeypatch.setattr("assistant.batch.MAX_BATCH_BYTES", 10)
     code, out, err = run(capsys, "search", "--batch", batch, "--index", index_dir)
     assert code == 1 and "批量查询文件过大" in one_chinese_line(err)
 

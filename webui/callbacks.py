@@ -1,34 +1,23 @@
-"""What each action of the page does. Every callback is small and maps errors to a message:
+"""What the 问答, 检索 and 文档 tabs do (管理 is admin.py, 先例 drafting.py). Every callback is small and maps errors to a message:
 never a traceback on the page. Callbacks that change the library check the caller's role
 on the server (`Access.require_admin`) and are written to the audit log."""
 
 from __future__ import annotations
 
 import logging
-import tempfile
-import time
-from pathlib import Path
 
 import gradio as gr
 
 from assistant.answer import Answer
-from assistant.compare import compare_sections
-from assistant.draft import check_draft, read_draft
-from assistant.export import comparison_blocks, draft_blocks, precedent_blocks, write
 from assistant.followup import understand
-from assistant.inputs import topic_notice
-from assistant.library import KEEP_BOTH, REPLACE, list_documents
-from assistant.precedents import find_precedents
-from assistant.query import Filters, QueryError, clean_query, query_notice
+from assistant.library import list_documents
+from assistant.query import Filters, clean_query, query_notice
 from assistant.render import (
     answer_html,
-    comparison_html,
     conversation_html,
     document_html,
-    draft_html,
     esc,
     filter_notice,
-    precedents_html,
     result_cards,
 )
 from assistant.service import Service
@@ -265,214 +254,6 @@ class Page:
 
 def _understood(text: str) -> str:
     return f'<div class="pq-understood">理解为：{esc(text)}</div>'
-
-
-class Admin:
-    """管理: uploads, removal with confirmation, restore, rebuild, the audit log, feedback.
-    Every action checks on the server that the caller is an administrator."""
-
-    def __init__(self, service: Service, access: Access, page: Page):
-        self.service = service
-        self.access = access
-        self.page = page
-
-    def _refused(self, e: Exception, what: str) -> tuple:
-        if isinstance(e, PolicyQAError):
-            return (status(f"{what}失败：{e}"), *self.page.lists())
-        log.exception("%s failed", what)
-        return (status(f"{what}失败：内部错误（{type(e).__name__}）"), *self.page.lists())
-
-    def upload(self, files, same_name: str = KEEP_BOTH, request: gr.Request = None,
-               progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
-        try:
-            user = self.access.require_admin(request)
-            if not files:
-                return (status("请先选择要上传的文件。"), *self.page.lists(), gr.update())
-            pairs = [(Path(f), Path(f).name) for f in (files if isinstance(files, list) else [files])]
-            on_conflict = REPLACE if same_name == REPLACE else KEEP_BOTH
-            uploads, report = self.service.upload(pairs, progress=_progress(progress), on_conflict=on_conflict)
-        except Exception as e:
-            return (*self._refused(e, "上传"), gr.update())
-        for u in uploads:
-            self.access.record("upload", user=user, document=u.saved_as or u.name, outcome=u.action,
-                               reason=u.reason)
-        lines = [u.message() for u in uploads]
-        if report is not None:
-            lines.append(f"索引现有 {report.documents} 个文档、{report.sections} 个章节（新增 {len(report.added)}，"
-                         f"更新 {len(report.changed)}，新计算向量 {report.embedded} 个）。")
-            lines += [f"注意 {w.source}：{w.reason}" for w in report.warnings]
-        return (status(*lines), *self.page.lists(), None)  # the file list is cleared
-
-    def confirm_removal(self, doc_id: str, request: gr.Request = None):
-        """The first step of a removal: ask, naming the document (confirm box, its text, status)."""
-        try:
-            self.access.require_admin(request)
-        except PolicyQAError as e:
-            return gr.update(visible=False), "", status(str(e))
-        doc = self.service.engine.document(doc_id) if doc_id else None
-        if doc is None:
-            return gr.update(visible=False), "", status("请先选择要移除的文档。")
-        return (gr.update(visible=True),
-                status(f"确定要从索引移除《{doc.title}》（{doc.source}）吗？文件将移到文档文件夹的 .removed/，之后可以恢复。"),
-                "")
-
-    @staticmethod
-    def cancel_removal():
-        return gr.update(visible=False), "", status("已取消，没有移除任何文档。")
-
-    def remove(self, doc_id: str, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
-        try:
-            user = self.access.require_admin(request)
-            if not doc_id:
-                return (status("请选择要移除的文档。"), *self.page.lists(), gr.update(visible=False))
-            removed, report = self.service.remove(doc_id, progress=_progress(progress), user=user)
-        except Exception as e:
-            return (*self._refused(e, "移除"), gr.update(visible=False))
-        self.access.record("remove", user=user, document=removed.source, stored=removed.stored)
-        return (status(f"已从索引移除：{removed.source}（文件已移到文档文件夹的 .removed/{removed.stored}，可在下方恢复）。"
-                       f"索引现有 {report.documents} 个文档。"), *self.page.lists(), gr.update(visible=False))
-
-    def restore(self, stored: str, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
-        try:
-            user = self.access.require_admin(request)
-            if not stored:
-                return (status("请选择要恢复的文档。"), *self.page.lists())
-            source, report = self.service.restore(stored, progress=_progress(progress))
-        except Exception as e:
-            return self._refused(e, "恢复")
-        self.access.record("restore", user=user, document=source, stored=stored)
-        return (status(f"已恢复：{source}，并重新加入索引。索引现有 {report.documents} 个文档。"), *self.page.lists())
-
-    def rebuild(self, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
-        """Index the corpus folder again (files added or changed by hand are picked up)."""
-        try:
-            user = self.access.require_admin(request)
-            report = self.service.reindex(_progress(progress))
-        except Exception as e:
-            return self._refused(e, "重建索引")
-        self.access.record("rebuild", user=user, added=len(report.added), changed=len(report.changed),
-                           removed=len(report.removed))
-        state = "索引已是最新" if report.up_to_date else (
-            f"已更新索引：新增 {len(report.added)}，更新 {len(report.changed)}，删除 {len(report.removed)}")
-        return (status(f"{state}；现有 {report.documents} 个文档。"), *self.page.lists())
-
-    def audit(self, request: gr.Request = None) -> list[list]:
-        try:
-            self.access.require_admin(request)
-            rows = self.service.audit.latest()
-        except PolicyQAError as e:
-            return [["", "", str(e), "", ""]]
-        return [[r.get("time", ""), r.get("user", ""), _ACTIONS.get(r.get("action", ""), r.get("action", "")),
-                 r.get("document", ""), _details(r)] for r in rows]
-
-    def improvements(self, request: gr.Request = None) -> list[list]:
-        try:
-            self.access.require_admin(request)
-            rows = self.service.feedback.to_improve()
-        except PolicyQAError as e:
-            return [[str(e), "", "", ""]]
-        return [[r["question"], r["times"], r["why"], "；".join(r["comments"])] for r in rows]
-
-
-_ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled": "登录被限制", "upload": "上传",
-            "remove": "移除", "restore": "恢复", "rebuild": "重建索引"}
-
-
-def _details(row: dict) -> str:
-    skip = {"time", "user", "action", "document"}
-    return "，".join(f"{k}={v}" for k, v in row.items() if k not in skip and v not in ("", None))
-
-
-class Drafting:
-    """先例: precedents, comparison, draft check, export."""
-
-    def __init__(self, service: Service):
-        self.service = service
-
-    def precedents(self, text: str, years: list, regions: list):
-        try:
-            if not (text or "").strip():
-                raise QueryError("请输入主题或粘贴一段草稿，例如：党建品牌创建")
-            ps = find_precedents(self.service.answerer(), text, filters_of(years, regions))
-        except PolicyQAError as e:
-            return status(str(e)), message(str(e)), [], gr.update(choices=[]), gr.update(choices=[])
-        except Exception as e:
-            return status("出错了"), unexpected(e), [], gr.update(choices=[]), gr.update(choices=[])
-        choices = [(f"{r.year or ''} {r.region} › {r.section_path[-1]}", r.section_id) for r in ps.sections()]
-        rows = [[t.value, t.counts, t.citation] for t in ps.targets]
-        first, second = default_pair(ps)
-        return (status(topic_notice(text), ps.coverage_line()), precedents_html(ps), rows,
-                gr.update(choices=choices, value=first), gr.update(choices=choices, value=second))
-
-    def compare(self, first: str, second: str) -> str:
-        if not first or not second:
-            return message("请选择或填写两个章节 ID（形如 文档ID#3.7）。")
-        try:
-            return comparison_html(compare_sections(self.service.engine, first, second))
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
-
-    def draft_check(self, text: str, file) -> str:
-        try:
-            if file:
-                text = read_draft(file if isinstance(file, str) else file.name)
-            return draft_html(check_draft(self.service.answerer(), text or ""))
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
-
-    def export(self, text: str, years: list, regions: list, first: str, second: str, fmt: str):
-        """The precedent set (and the comparison, when two sections are chosen) as a file."""
-        try:
-            if not (text or "").strip():
-                raise QueryError("请先输入主题")
-            blocks = precedent_blocks(find_precedents(self.service.answerer(), text, filters_of(years, regions)))
-            if first and second:
-                blocks += comparison_blocks(compare_sections(self.service.engine, first, second))
-            return str(write(blocks, export_path("先例", fmt))), ""
-        except PolicyQAError as e:
-            return None, status(str(e))
-        except Exception as e:
-            log.exception("export failed")
-            return None, status(f"导出失败：内部错误（{type(e).__name__}）")
-
-    def export_draft(self, text: str, file, fmt: str):
-        try:
-            if file:
-                text = read_draft(file if isinstance(file, str) else file.name)
-            report = check_draft(self.service.answerer(), text or "")
-            return str(write(draft_blocks(report), export_path("草稿检查", fmt))), ""
-        except PolicyQAError as e:
-            return None, status(str(e))
-        except Exception as e:
-            log.exception("export failed")
-            return None, status(f"导出失败：内部错误（{type(e).__name__}）")
-
-
-def default_pair(ps) -> tuple[str | None, str | None]:
-    """What to compare first: the two latest plans of one region (what changed from
-    year to year), else the oldest and the newest precedent."""
-    sections = [p.section for p in ps.precedents]
-    by_region: dict[str, list] = {}
-    for s in sections:
-        if s.region:
-            by_region.setdefault(s.region, []).append(s)
-    pairs = [sorted(v, key=lambda s: s.year or 0)[-2:] for v in by_region.values() if len(v) > 1]
-    if pairs:
-        a, b = max(pairs, key=lambda p: p[1].year or 0)
-        return a.section_id, b.section_id
-    if len(sections) > 1:
-        return sections[0].section_id, sections[-1].section_id
-    return (sections[0].section_id, None) if sections else (None, None)
-
-
-def export_path(stem: str, fmt: str) -> Path:
-    suffix = ".docx" if str(fmt).lower().lstrip(".") in ("docx", "word") else ".md"
-    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
-    return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
 
 
 def _progress(progress):

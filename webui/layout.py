@@ -16,7 +16,9 @@ from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
 
 from .access import Access
-from .callbacks import API_DOC_HEADERS, DOC_HEADERS, TARGET_HEADERS, Admin, Drafting, Page, bounded_k
+from .admin import Admin
+from .callbacks import API_DOC_HEADERS, DOC_HEADERS, TARGET_HEADERS, Page, bounded_k
+from .drafting import Drafting
 
 EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
 # Questions (ask, search, precedents, draft check) share one pool of workers: short CPU work on

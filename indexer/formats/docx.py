@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import UnreadableFile
-from ..textutil import CIRCLED
+from ..textutil import CIRCLED, int_to_cn
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -23,22 +23,7 @@ def _val(el, name: str, default=None):
 
 # --- numbers in Word's formats -----------------------------------------------------
 
-_CN_DIGITS = "零一二三四五六七八九"
 _HEAVENLY = "甲乙丙丁戊己庚辛壬癸"
-
-
-def chinese_number(n: int) -> str:
-    if n <= 0:
-        return str(n)
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-    hundreds, rest = divmod(n, 100)
-    tail = "" if rest == 0 else ("零" + chinese_number(rest) if rest < 10 else
-                                 ("一" + chinese_number(rest) if rest < 20 else chinese_number(rest)))
-    return _CN_DIGITS[hundreds] + "百" + tail
 
 
 def _roman(n: int) -> str:
@@ -54,7 +39,7 @@ def _roman(n: int) -> str:
 def format_number(n: int, fmt: str) -> str:
     if fmt in ("chineseCounting", "chineseCountingThousand", "chineseLegalSimplified", "japaneseCounting",
                "ideographLegalTraditional", "taiwaneseCounting", "taiwaneseCountingThousand"):
-        return chinese_number(n)
+        return int_to_cn(n)
     if fmt in ("decimalEnclosedCircle", "decimalEnclosedCircleChinese") and 1 <= n <= len(CIRCLED):
         return CIRCLED[n - 1]
     if fmt == "ideographTraditional" and 1 <= n <= 10:

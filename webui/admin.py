@@ -1,0 +1,134 @@
+"""The 管理 tab: uploads, removal with confirmation, restore, rebuild, the audit log and the
+questions to improve. Every action checks the caller's role on the server and is audited."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.library import KEEP_BOTH, REPLACE
+from assistant.service import Service
+from indexer.errors import PolicyQAError
+
+from .access import Access
+from .callbacks import Page, _progress, status
+
+log = logging.getLogger("policyqa.ui")
+
+
+class Admin:
+    """管理: uploads, removal with confirmation, restore, rebuild, the audit log, feedback.
+    Every action checks on the server that the caller is an administrator."""
+
+    def __init__(self, service: Service, access: Access, page: Page):
+        self.service = service
+        self.access = access
+        self.page = page
+
+    def _refused(self, e: Exception, what: str) -> tuple:
+        if isinstance(e, PolicyQAError):
+            return (status(f"{what}失败：{e}"), *self.page.lists())
+        log.exception("%s failed", what)
+        return (status(f"{what}失败：内部错误（{type(e).__name__}）"), *self.page.lists())
+
+    def upload(self, files, same_name: str = KEEP_BOTH, request: gr.Request = None,
+               progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
+        try:
+            user = self.access.require_admin(request)
+            if not files:
+                return (status("请先选择要上传的文件。"), *self.page.lists(), gr.update())
+            pairs = [(Path(f), Path(f).name) for f in (files if isinstance(files, list) else [files])]
+            on_conflict = REPLACE if same_name == REPLACE else KEEP_BOTH
+            uploads, report = self.service.upload(pairs, progress=_progress(progress), on_conflict=on_conflict)
+        except Exception as e:
+            return (*self._refused(e, "上传"), gr.update())
+        for u in uploads:
+            self.access.record("upload", user=user, document=u.saved_as or u.name, outcome=u.action,
+                               reason=u.reason)
+        lines = [u.message() for u in uploads]
+        if report is not None:
+            lines.append(f"索引现有 {report.documents} 个文档、{report.sections} 个章节（新增 {len(report.added)}，"
+                         f"更新 {len(report.changed)}，新计算向量 {report.embedded} 个）。")
+            lines += [f"注意 {w.source}：{w.reason}" for w in report.warnings]
+        return (status(*lines), *self.page.lists(), None)  # the file list is cleared
+
+    def confirm_removal(self, doc_id: str, request: gr.Request = None):
+        """The first step of a removal: ask, naming the document (confirm box, its text, status)."""
+        try:
+            self.access.require_admin(request)
+        except PolicyQAError as e:
+            return gr.update(visible=False), "", status(str(e))
+        doc = self.service.engine.document(doc_id) if doc_id else None
+        if doc is None:
+            return gr.update(visible=False), "", status("请先选择要移除的文档。")
+        return (gr.update(visible=True),
+                status(f"确定要从索引移除《{doc.title}》（{doc.source}）吗？文件将移到文档文件夹的 .removed/，之后可以恢复。"),
+                "")
+
+    @staticmethod
+    def cancel_removal():
+        return gr.update(visible=False), "", status("已取消，没有移除任何文档。")
+
+    def remove(self, doc_id: str, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
+        try:
+            user = self.access.require_admin(request)
+            if not doc_id:
+                return (status("请选择要移除的文档。"), *self.page.lists(), gr.update(visible=False))
+            removed, report = self.service.remove(doc_id, progress=_progress(progress), user=user)
+        except Exception as e:
+            return (*self._refused(e, "移除"), gr.update(visible=False))
+        self.access.record("remove", user=user, document=removed.source, stored=removed.stored)
+        return (status(f"已从索引移除：{removed.source}（文件已移到文档文件夹的 .removed/{removed.stored}，可在下方恢复）。"
+                       f"索引现有 {report.documents} 个文档。"), *self.page.lists(), gr.update(visible=False))
+
+    def restore(self, stored: str, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
+        try:
+            user = self.access.require_admin(request)
+            if not stored:
+                return (status("请选择要恢复的文档。"), *self.page.lists())
+            source, report = self.service.restore(stored, progress=_progress(progress))
+        except Exception as e:
+            return self._refused(e, "恢复")
+        self.access.record("restore", user=user, document=source, stored=stored)
+        return (status(f"已恢复：{source}，并重新加入索引。索引现有 {report.documents} 个文档。"), *self.page.lists())
+
+    def rebuild(self, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
+        """Index the corpus folder again (files added or changed by hand are picked up)."""
+        try:
+            user = self.access.require_admin(request)
+            report = self.service.reindex(_progress(progress))
+        except Exception as e:
+            return self._refused(e, "重建索引")
+        self.access.record("rebuild", user=user, added=len(report.added), changed=len(report.changed),
+                           removed=len(report.removed))
+        state = "索引已是最新" if report.up_to_date else (
+            f"已更新索引：新增 {len(report.added)}，更新 {len(report.changed)}，删除 {len(report.removed)}")
+        return (status(f"{state}；现有 {report.documents} 个文档。"), *self.page.lists())
+
+    def audit(self, request: gr.Request = None) -> list[list]:
+        try:
+            self.access.require_admin(request)
+            rows = self.service.audit.latest()
+        except PolicyQAError as e:
+            return [["", "", str(e), "", ""]]
+        return [[r.get("time", ""), r.get("user", ""), _ACTIONS.get(r.get("action", ""), r.get("action", "")),
+                 r.get("document", ""), _details(r)] for r in rows]
+
+    def improvements(self, request: gr.Request = None) -> list[list]:
+        try:
+            self.access.require_admin(request)
+            rows = self.service.feedback.to_improve()
+        except PolicyQAError as e:
+            return [[str(e), "", "", ""]]
+        return [[r["question"], r["times"], r["why"], "；".join(r["comments"])] for r in rows]
+
+
+_ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled": "登录被限制", "upload": "上传",
+            "remove": "移除", "restore": "恢复", "rebuild": "重建索引"}
+
+
+def _details(row: dict) -> str:
+    skip = {"time", "user", "action", "document"}
+    return "，".join(f"{k}={v}" for k, v in row.items() if k not in skip and v not in ("", None))

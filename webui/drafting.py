@@ -1,0 +1,120 @@
+"""The 先例 tab: precedents, comparisons, the draft check and their exports."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.compare import compare_sections
+from assistant.draft import check_draft, read_draft
+from assistant.export import comparison_blocks, draft_blocks, precedent_blocks, write
+from assistant.inputs import topic_notice
+from assistant.precedents import find_precedents
+from assistant.query import QueryError
+from assistant.render import (
+    comparison_html,
+    draft_html,
+    precedents_html,
+)
+from assistant.service import Service
+from indexer.errors import PolicyQAError
+
+from .callbacks import filters_of, message, status, unexpected
+
+log = logging.getLogger("policyqa.ui")
+
+
+class Drafting:
+    """先例: precedents, comparison, draft check, export."""
+
+    def __init__(self, service: Service):
+        self.service = service
+
+    def precedents(self, text: str, years: list, regions: list):
+        try:
+            if not (text or "").strip():
+                raise QueryError("请输入主题或粘贴一段草稿，例如：党建品牌创建")
+            ps = find_precedents(self.service.answerer(), text, filters_of(years, regions))
+        except PolicyQAError as e:
+            return status(str(e)), message(str(e)), [], gr.update(choices=[]), gr.update(choices=[])
+        except Exception as e:
+            return status("出错了"), unexpected(e), [], gr.update(choices=[]), gr.update(choices=[])
+        choices = [(f"{r.year or ''} {r.region} › {r.section_path[-1]}", r.section_id) for r in ps.sections()]
+        rows = [[t.value, t.counts, t.citation] for t in ps.targets]
+        first, second = default_pair(ps)
+        return (status(topic_notice(text), ps.coverage_line()), precedents_html(ps), rows,
+                gr.update(choices=choices, value=first), gr.update(choices=choices, value=second))
+
+    def compare(self, first: str, second: str) -> str:
+        if not first or not second:
+            return message("请选择或填写两个章节 ID（形如 文档ID#3.7）。")
+        try:
+            return comparison_html(compare_sections(self.service.engine, first, second))
+        except PolicyQAError as e:
+            return message(str(e))
+        except Exception as e:
+            return unexpected(e)
+
+    def draft_check(self, text: str, file) -> str:
+        try:
+            if file:
+                text = read_draft(file if isinstance(file, str) else file.name)
+            return draft_html(check_draft(self.service.answerer(), text or ""))
+        except PolicyQAError as e:
+            return message(str(e))
+        except Exception as e:
+            return unexpected(e)
+
+    def export(self, text: str, years: list, regions: list, first: str, second: str, fmt: str):
+        """The precedent set (and the comparison, when two sections are chosen) as a file."""
+        try:
+            if not (text or "").strip():
+                raise QueryError("请先输入主题")
+            blocks = precedent_blocks(find_precedents(self.service.answerer(), text, filters_of(years, regions)))
+            if first and second:
+                blocks += comparison_blocks(compare_sections(self.service.engine, first, second))
+            return str(write(blocks, export_path("先例", fmt))), ""
+        except PolicyQAError as e:
+            return None, status(str(e))
+        except Exception as e:
+            log.exception("export failed")
+            return None, status(f"导出失败：内部错误（{type(e).__name__}）")
+
+    def export_draft(self, text: str, file, fmt: str):
+        try:
+            if file:
+                text = read_draft(file if isinstance(file, str) else file.name)
+            report = check_draft(self.service.answerer(), text or "")
+            return str(write(draft_blocks(report), export_path("草稿检查", fmt))), ""
+        except PolicyQAError as e:
+            return None, status(str(e))
+        except Exception as e:
+            log.exception("export failed")
+            return None, status(f"导出失败：内部错误（{type(e).__name__}）")
+
+
+def default_pair(ps) -> tuple[str | None, str | None]:
+    """What to compare first: the two latest plans of one region (what changed from
+    year to year), else the oldest and the newest precedent."""
+    sections = [p.section for p in ps.precedents]
+    by_region: dict[str, list] = {}
+    for s in sections:
+        if s.region:
+            by_region.setdefault(s.region, []).append(s)
+    pairs = [sorted(v, key=lambda s: s.year or 0)[-2:] for v in by_region.values() if len(v) > 1]
+    if pairs:
+        a, b = max(pairs, key=lambda p: p[1].year or 0)
+        return a.section_id, b.section_id
+    if len(sections) > 1:
+        return sections[0].section_id, sections[-1].section_id
+    return (sections[0].section_id, None) if sections else (None, None)
+
+
+def export_path(stem: str, fmt: str) -> Path:
+    suffix = ".docx" if str(fmt).lower().lstrip(".") in ("docx", "word") else ".md"
+    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+    return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
