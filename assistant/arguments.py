@@ -126,29 +126,30 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
         sp.add_argument("--region", action="append", help="按地区筛选，可重复")
         sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
 
+    def outputs(sp):
+        sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+        sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+
     sp = sub.add_parser("precedents", help="查找先例：各文件如何表述同一事项、有何指标")
     sp.add_argument("text", nargs="?", help="主题或段落（“-” 表示从标准输入读取）")
     sp.add_argument("--file", help="从文件读取段落")
     common(sp)
     filters(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    outputs(sp)
     sp.set_defaults(func=handlers["precedents"], k=1)
 
     sp = sub.add_parser("compare", help="并排对比两个章节（逐字标出差异）")
     sp.add_argument("first", help="章节 ID，例如 36217970ac#4.18")
     sp.add_argument("second", help="章节 ID")
     common(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    outputs(sp)
     sp.set_defaults(func=handlers["compare"])
 
     sp = sub.add_parser("draft-check", help="检查草稿：各条目的先例，以及最近同类文件中草稿未涉及的条目")
     sp.add_argument("file", help="草稿文件（.txt / .md）")
     common(sp)
     filters(sp)
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    sp.add_argument("--export", help="导出到 .md 或 .docx 文件")
+    outputs(sp)
     sp.set_defaults(func=handlers["draft-check"], k=1)
 
     sp = sub.add_parser("eval", help="在标注问题上评测检索质量")

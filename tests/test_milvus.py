@@ -9,13 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CORPUS, DEV, DEV_COLLOQUIAL, ROOT
+from tests.ui_process import ui_process
 
 pytest.importorskip("pymilvus")
 pytestmark = [pytest.mark.milvus, pytest.mark.model]
@@ -283,26 +282,10 @@ def test_the_page_on_milvus(milvus, corpus_copy, tmp_path):
     removal on the page are written into Milvus."""
     from gradio_client import Client, handle_file
 
-    from assistant.backends.milvus.lite import free_port
-
     location = milvus.location("page")
     published(str(corpus_copy), "--to", location)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "ui.py", "--index", location, "--corpus", str(corpus_copy), "--port",
-                             str(port), "--journal-dir", str(tmp_path / "journal")], cwd=ROOT,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "ui.py did not start"
-                time.sleep(0.3)
+    with ui_process("--index", location, "--corpus", str(corpus_copy),
+                    "--journal-dir", str(tmp_path / "journal")) as url:
         client = Client(url, verbose=False)
         html = client.predict("发展党员有哪些要求", 5, [], [], [], api_name="/search")
         assert "7.持续提升发展党员工作水平" in html
@@ -334,7 +317,3 @@ def test_the_page_on_milvus(milvus, corpus_copy, tmp_path):
         assert "2025-丙区教育工作要点.txt" in {d.source for d in engine(location).documents()}
         audit = (tmp_path / "journal" / "page.audit.jsonl").read_text(encoding="utf-8")
         assert '"upload"' in audit and '"remove"' in audit
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-    assert "Traceback" not in output

@@ -13,6 +13,8 @@ from assistant.service import Service
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 
+from .ui_process import ui_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -244,33 +246,8 @@ def test_upload_a_word_file(client, served, tmp_path):
 @pytest.mark.model
 def test_ui_py_as_a_program_serves_the_real_index(real_index):
     """`python ui.py`: the index and models load while Gradio imports; the page then answers."""
-    import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     from gradio_client import Client
 
-    port = free_port()
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "ui.py", "--index", str(real_index), "--port", str(port)], cwd=root,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "ui.py did not start"
-                time.sleep(0.2)
+    with ui_process("--index", str(real_index)) as url:
         html = Client(url, verbose=False).predict("发展党员有哪些要求", 5, [], [], api_name="/search")
         assert "发展党员" in html and "工作要点" in html
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-    assert "Traceback" not in output

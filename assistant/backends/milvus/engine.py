@@ -30,7 +30,18 @@ from ...query import Filters, QueryPlan, check_query, default_thesaurus, make_pl
 from ...reference import cited_documents
 from ...results import LONG_SECTION_CHUNKS, Chunk, SearchResult, coverage_of, group_passages, make_results
 from .frequencies import Frequencies
-from .schema import FORMAT_VERSION, MilvusProblem, Target, check_server, connect, parse, quote, read_meta, visible
+from .schema import (
+    FORMAT_VERSION,
+    MilvusProblem,
+    Target,
+    check_server,
+    connect,
+    parse,
+    query_all,
+    quote,
+    read_meta,
+    visible,
+)
 from .writer import idf, word_key
 
 MIN_CANDIDATES = 200  # as the local engine
@@ -98,14 +109,7 @@ class MilvusEngine:
             return True
 
     def _query(self, kind: str, expr: str, fields: list[str]) -> list[dict]:
-        out, offset = [], 0
-        while True:
-            page = self.client.query(self.target.collection(kind), filter=expr, output_fields=fields, limit=10_000,
-                                     offset=offset)
-            out += page
-            if len(page) < 10_000:
-                return out
-            offset += len(page)
+        return query_all(self.client, self.target.collection(kind), expr, fields)
 
     def _load_documents(self) -> None:
         rows = [(r["doc_id"], json.loads(r["data"])) for r in self._query("docs", self._visible, ["doc_id", "data"])]

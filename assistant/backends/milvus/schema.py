@@ -265,3 +265,16 @@ def visible(meta: dict) -> str:
 
 def quote(value: str) -> str:
     return json.dumps(str(value), ensure_ascii=False)
+
+
+QUERY_PAGE = 10_000  # rows per query call (Milvus refuses a larger limit)
+
+
+def query_all(client, collection: str, expr: str, fields: list[str]) -> list[dict]:
+    """Every row of `collection` matching `expr`, a page at a time."""
+    out: list[dict] = []
+    while True:
+        page = client.query(collection, filter=expr, output_fields=fields, limit=QUERY_PAGE, offset=len(out))
+        out += page
+        if len(page) < QUERY_PAGE:
+            return out

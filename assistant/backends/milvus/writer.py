@@ -39,6 +39,7 @@ from .schema import (
     index_for,
     layout,
     parse,
+    query_all,
     read_meta,
     reindex,
     release_writer,
@@ -192,14 +193,7 @@ class _Writer:
         return {doc_id: d["sha256"] for doc_id, d in rows}
 
     def _query(self, kind: str, expr: str, fields: list[str]) -> list[dict]:
-        out, offset = [], 0
-        while True:
-            page = self.client.query(self.target.collection(kind), filter=expr, output_fields=fields, limit=10_000,
-                                     offset=offset)
-            out += page
-            if len(page) < 10_000:
-                return out
-            offset += len(page)
+        return query_all(self.client, self.target.collection(kind), expr, fields)
 
     def _delete(self, expr: str) -> None:
         for kind in ("docs", "texts", "sections", "chunks", "sentences"):
