@@ -17,6 +17,10 @@ DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(\d{4})\s*[〕\]
 DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
+# A speech or report dated in its subtitle: `——2023年3月5日在第十四届全国人民代表大会第一次会议上`
+SUBTITLE_DATE = re.compile(r"^[—－-]{1,2}\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+# The year a file name leads with or names (`2023-金坛区…`, `2023年…报告`): the last resort
+YEAR_IN_FILE_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|[-_.\s])")
 _ORG_SUFFIX = (
     r"(?:委员会|人民政府|人民代表大会常务委员会|国务院|办公厅|办公室|教育局|教育厅|教育部|"
     r"工委|党委|党组|政府|局|厅|部|委)"
@@ -89,7 +93,10 @@ def _pick_title(lines: list[str]) -> str:
         m = _NOTICE_OF.match(t)
         if m:
             return m["inner"]  # a notice that issues a plan: the plan is the document
-    return titles[-1]
+    last = titles[-1]
+    # `2023年中华人民共和国国务院政府工作报告` above `政府工作报告`: the fuller name of the same document
+    fuller = [t for t in titles[:-1] if last in t and len(t) > len(last)]
+    return fuller[0] if fuller else last
 
 
 def _doc_type(title: str) -> str:
@@ -190,7 +197,7 @@ def extract_metadata(paragraphs: list[str], print_date: str = "", file_name: str
         if m:
             meta.org = m["org"]
     meta.date = _find_date(head, print_date, file_name)
-    meta.year = _year(meta)
+    meta.year = _year(meta) or _file_name_year(file_name)
     meta.region = _region(meta.title, meta.org, "\n".join(paragraphs[:60]))
     meta.doc_type = _doc_type(meta.title)
     return meta
@@ -202,10 +209,19 @@ def _find_date(head: list[str], print_date: str, file_name: str) -> str:
             m = DATE.fullmatch(p.strip()) or ISO_DATE.fullmatch(p.strip())
             if m and _iso(m):
                 return _iso(m)
+    for p in head:
+        m = SUBTITLE_DATE.match(p.strip())
+        if m and _iso(m):
+            return _iso(m)
     if print_date:
         return print_date
     m = re.search(r"[(（](\d{4})-(\d{1,2})-(\d{1,2})[)）]", file_name)
     return _iso(m) if m else ""
+
+
+def _file_name_year(file_name: str) -> int | None:
+    m = YEAR_IN_FILE_NAME.search(file_name)
+    return int(m.group(1)) if m else None
 
 
 def _year(meta: DocMeta) -> int | None:

@@ -94,3 +94,18 @@ def test_front_matter_is_not_the_title():
     assert doc.meta.title == "某某管理办法" and "weight" not in doc.text
     doc = parse_text("第一条 为了规范管理，制定本办法。\n第二条 本办法自公布之日起施行。\n", "某某管理办法(2020-01-01).md")
     assert doc.meta.title == "某某管理办法"
+
+
+def test_a_report_dated_in_its_subtitle_keeps_its_full_title_and_year():
+    paragraphs = ["2023年中华人民共和国国务院政府工作报告", "政府工作报告",
+                  "——2023年3月5日在第十四届全国人民代表大会第一次会议上", "国务院总理　李克强", "各位代表：",
+                  "一、过去一年和五年工作回顾"]
+    meta = extract_metadata(paragraphs, file_name="report.txt")
+    assert meta.title == "2023年中华人民共和国国务院政府工作报告"
+    assert (meta.date, meta.year) == ("2023-03-05", 2023)
+
+
+def test_the_file_name_gives_the_year_when_nothing_else_does():
+    paragraphs = ["关于做好课后服务的通知", "各学校：", "一、总体要求", "做好课后服务。"]
+    assert extract_metadata(paragraphs, file_name="2025-丙区通知.txt").year == 2025
+    assert extract_metadata(paragraphs, file_name="丙区通知.txt").year is None
