@@ -282,7 +282,8 @@ def _group(candidates: list[_Candidate], chosen: list[int], vectors: np.ndarray)
     for i in chosen:
         n = candidates[i].passage
         twin = next((j for js in points.values() for j in js
-                     if candidates[j].passage != n and float(vectors[i] @ vectors[j]) >= 0.92), None)
+                     if candidates[j].passage != n and float(vectors[i] @ vectors[j]) >= 0.92
+                     and _figures(candidates[i].text) == _figures(candidates[j].text)), None)
         if twin is not None:
             extra.setdefault(candidates[twin].passage, set()).add(n)
             continue
@@ -300,6 +301,15 @@ def _group(candidates: list[_Candidate], chosen: list[int], vectors: np.ndarray)
         text = _joined_sentences([candidates[i].text for i in idx])
         result.append(AnswerPoint(text, sorted({n} | extra.get(n, set()))))
     return result
+
+
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _figures(text: str) -> list[str]:
+    """The numbers of a sentence: two years' plans say the same words with other targets
+    (`增长6%－6.5%` against `增长5%左右`), which must stay two points."""
+    return _FIGURE.findall(text)
 
 
 def _joined_sentences(texts: list[str]) -> str:

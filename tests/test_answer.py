@@ -153,3 +153,16 @@ def test_cli_ask_with_language_model(cli_index, capsys, monkeypatch):
         assert main(["ask", "发展党员", "--index", str(cli_index), "--json"]) == 0
         data = json.loads(capsys.readouterr().out)
         assert data["mode"] == "extractive" and "生成式回答不可用" in data["notice"]
+
+
+def test_two_years_saying_the_same_words_with_other_targets_stay_two_points():
+    import numpy as np
+
+    from assistant.answer import _Candidate, _group
+
+    texts = ["主要预期目标是：国内生产总值增长5%左右。", "主要预期目标是：国内生产总值增长6%以上。",
+             "主要预期目标是：国内生产总值增长5%左右。"]
+    candidates = [_Candidate(n, 0, t, "") for n, t in enumerate(texts, start=1)]
+    same = np.ones((3, 4)) / 2.0  # one vector for all three: only their figures tell them apart
+    points = _group(candidates, [0, 1, 2], same)
+    assert [(p.text, p.citations) for p in points] == [(texts[0], [1, 3]), (texts[1], [2])]
