@@ -233,12 +233,7 @@ def comparison_html(c) -> str:
                 left.append(f'<del class="pq-del">{esc(a)}</del>')
             if b:
                 right.append(f'<ins class="pq-ins">{esc(b)}</ins>')
-    def column(info, body):
-        return (f'<div class="pq-col"><div class="pq-cite">{esc(info.citation)}</div>'
-                f'<div class="pq-meta">{esc(info.section_id)}{" · " + esc(info.doc_number) if info.doc_number else ""}</div>'
-                f'<div class="pq-text">{"".join(body).replace(chr(10), "<br>")}</div></div>')
-    return (f'<div class="pq-meta">文字相似度 {c.ratio:.0%}：左侧删去的文字标红，右侧新增的文字标绿。</div>'
-            f'<div class="pq-compare">{column(c.a, left)}{column(c.b, right)}</div>')
+    return _columns(c, left, right, "左侧删去的文字标红，右侧新增的文字标绿。", numbers=True)
 
 
 def _side_by_side(c) -> str:
@@ -251,12 +246,17 @@ def _side_by_side(c) -> str:
         else:
             left.append(esc(a))
             right.append(esc(b))
+    return _columns(c, left, right, "两段文字大部分不同，并排显示全文，只标出相同的文字。")
 
+
+def _columns(c, left: list[str], right: list[str], legend: str, numbers: bool = False) -> str:
+    """The two sections of a comparison side by side, each under its citation."""
     def column(info, body):
+        number = " · " + esc(info.doc_number) if numbers and info.doc_number else ""
         return (f'<div class="pq-col"><div class="pq-cite">{esc(info.citation)}</div>'
-                f'<div class="pq-meta">{esc(info.section_id)}</div>'
+                f'<div class="pq-meta">{esc(info.section_id)}{number}</div>'
                 f'<div class="pq-text">{"".join(body).replace(chr(10), "<br>")}</div></div>')
-    return (f'<div class="pq-meta">文字相似度 {c.ratio:.0%}：两段文字大部分不同，并排显示全文，只标出相同的文字。</div>'
+    return (f'<div class="pq-meta">文字相似度 {c.ratio:.0%}：{legend}</div>'
             f'<div class="pq-compare">{column(c.a, left)}{column(c.b, right)}</div>')
 
 

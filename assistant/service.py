@@ -173,9 +173,9 @@ class Service:
                 engines.publisher_for(self.location)
             except PolicyQAError as e:
                 raise LibraryError(f"{e}；因此不能在此添加或移除文档") from e
-        if corpus is None and not self.local:
-            raise LibraryError(f"这个库在 {engines.scheme_of(self.location)} 中：启动网页时用 --corpus 指定写入它的文档文件夹，"
-                               "即可在此添加或移除文档")
+            if corpus is None:
+                raise LibraryError(f"这个库在 {engines.scheme_of(self.location)} 中：启动网页时用 --corpus 指定写入它的"
+                                   "文档文件夹，即可在此添加或移除文档")
         if corpus is None:
             raise LibraryError("不知道文档文件夹在哪里：请用 --corpus 指定")
         return corpus

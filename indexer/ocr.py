@@ -100,7 +100,7 @@ def _get_engine():
                 try:
                     from rapidocr_onnxruntime import RapidOCR
                 except ImportError as e:
-                    raise UnreadableFile("识别扫描件需要 rapidocr-onnxruntime：pip install 'policyqa[ocr]'") from e
+                    raise UnreadableFile("识别扫描件需要 rapidocr-onnxruntime：pip install rapidocr-onnxruntime==1.4.4") from e
                 _engine = RapidOCR()
     return _engine
 

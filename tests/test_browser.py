@@ -22,8 +22,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def browser():
+def start_chrome(window: str = "1280,1800", *extra: str):
+    """Headless Chromium, or a skip (a failure in CI) when it is not installed."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
         if os.environ.get("POLICYQA_REQUIRE_BROWSER"):
             pytest.fail("chromium / chromedriver missing: apt-get install chromium chromium-driver")
@@ -34,10 +34,15 @@ def browser():
     opts = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1800"):
+                "--disable-dev-shm-usage", f"--window-size={window}", *extra):
         opts.add_argument(arg)
     opts.binary_location = CHROMIUM
-    driver = webdriver.Chrome(service=DriverService(DRIVER), options=opts)
+    return webdriver.Chrome(service=DriverService(DRIVER), options=opts)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = start_chrome()
     yield driver
     driver.quit()
 

@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Service
-from indexer.build import build_index
-from indexer.embed import FakeEmbedder
 
-from .test_browser import CHROMIUM, DRIVER, _wait
-from .test_ui_client import launch
+from .test_browser import _wait, start_chrome
+from .test_ui_client import launch, serve_corpus
 
 pytestmark = [pytest.mark.browser]
 SHOTS = Path(__file__).resolve().parents[1] / "bench" / "out" / "screenshots"
@@ -24,22 +22,7 @@ SHOTS = Path(__file__).resolve().parents[1] / "bench" / "out" / "screenshots"
 
 @pytest.fixture(scope="module")
 def chrome():
-    import os
-
-    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-        if os.environ.get("POLICYQA_REQUIRE_BROWSER"):
-            pytest.fail("chromium / chromedriver missing: apt-get install chromium chromium-driver")
-        pytest.skip("chromium / chromedriver not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1440,1600", "--lang=zh-CN"):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    driver = webdriver.Chrome(service=DriverService(DRIVER), options=opts)
+    driver = start_chrome("1440,1600", "--lang=zh-CN")
     SHOTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
@@ -47,10 +30,7 @@ def chrome():
 
 @pytest.fixture
 def mini_page(mini_corpus, tmp_path):
-    index_dir = tmp_path / "index"
-    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
-    service = Service(index_dir, corpus_dir=mini_corpus, embedder=FakeEmbedder())
-    app, url = launch(service)
+    app, url, service = serve_corpus(mini_corpus, tmp_path)
     yield url, mini_corpus, service
     app.close()
 
@@ -90,6 +70,13 @@ def _ask(driver, question: str, wait_for: str = "出处") -> str:
     return driver.find_element(By.ID, "pq-answer").text
 
 
+def _shots(driver, name: str) -> None:
+    """The page as it is, at desktop and phone width; the window back at desktop size after."""
+    for width in (1440, 390):
+        _shot(driver, name, width)
+    driver.set_window_size(1440, 1600)
+
+
 def _shot(driver, name: str, width: int = 1440) -> Path:
     driver.set_window_size(width, 1600)
     time.sleep(0.6)
@@ -114,9 +101,7 @@ def test_removal_asks_first_names_the_document_and_can_be_undone(chrome, mini_pa
     chrome.find_element(By.ID, "pq-remove").click()
     text = _wait(chrome, lambda d: d.find_element(By.ID, "pq-confirm-text").text)
     assert "乙县教育局2024年工作要点" in text and "可以恢复" in text
-    for width in (1440, 390):
-        _shot(chrome, "confirm-removal", width)
-    chrome.set_window_size(1440, 1600)
+    _shots(chrome, "confirm-removal")
     chrome.find_element(By.ID, "pq-cancel-remove").click()
     _wait(chrome, lambda d: "已取消" in d.find_element(By.ID, "pq-admin-status").text)
     assert (corpus / "2024-乙县教育工作要点.txt").exists()
@@ -171,9 +156,7 @@ def test_filters_are_shown_and_belong_to_their_tab(chrome, mini_page):
     _ask(chrome, "教育")
     passages = chrome.find_element(By.ID, "pq-passages").text
     assert "已按 2024 年 筛选" in passages.replace("\n", " ") and "甲区" not in passages
-    for width in (1440, 390):
-        _shot(chrome, "question-with-filters", width)
-    chrome.set_window_size(1440, 1600)
+    _shots(chrome, "question-with-filters")
     _tab(chrome, "检索")
     box = chrome.find_element(By.CSS_SELECTOR, "#pq-query textarea, #pq-query input")
     box.send_keys("教育")
@@ -198,9 +181,7 @@ def test_a_conversation_keeps_its_history_and_reads_follow_ups(chrome, mini_page
     assert "理解为：2024年 发展党员有哪些要求" in answer
     history = chrome.find_element(By.ID, "pq-history").text
     assert "本次对话" in history and "发展党员有哪些要求" in history
-    for width in (1440, 390):
-        _shot(chrome, "follow-up", width)
-    chrome.set_window_size(1440, 1600)
+    _shots(chrome, "follow-up")
     chrome.find_element(By.ID, "pq-useless").click()
     _wait(chrome, lambda d: "谢谢" in d.find_element(By.ID, "pq-feedback").text)
     chrome.find_element(By.ID, "pq-clear-conversation").click()
@@ -250,9 +231,7 @@ def test_the_document_tab_fits_a_phone(chrome, mini_page):
     _tab(chrome, "文档")
     _choose(chrome, "pq-doc-pick", "甲区")
     _wait(chrome, lambda d: "目录" in d.find_element(By.ID, "pq-doc").text)
-    for width in (1440, 390):
-        _shot(chrome, "document", width)
-    chrome.set_window_size(1440, 1600)
+    _shots(chrome, "document")
 
 
 def teardown_module(module):

@@ -35,12 +35,18 @@ def launch(service: Service, auth: tuple[str, str] | None = None, users=None, **
     return app, f"http://127.0.0.1:{port}/"
 
 
+def serve_corpus(corpus: Path, tmp_path: Path):
+    """(app, url, service): the page over a fresh index of `corpus` with the fake model."""
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, embedder=FakeEmbedder())
+    service = Service(index_dir, corpus_dir=corpus, embedder=FakeEmbedder())
+    app, url = launch(service)
+    return app, url, service
+
+
 @pytest.fixture
 def served(mini_corpus, tmp_path):
-    index_dir = tmp_path / "index"
-    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
-    service = Service(index_dir, corpus_dir=mini_corpus, embedder=FakeEmbedder())
-    app, url = launch(service)
+    app, url, _ = serve_corpus(mini_corpus, tmp_path)
     yield url, mini_corpus
     app.close()
 

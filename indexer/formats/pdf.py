@@ -90,7 +90,7 @@ def _with_recognised(path: Path, pages: list[list[str]], scanned: list[int]) -> 
     try:
         import pypdfium2 as pdfium
     except ImportError as e:
-        raise UnreadableFile("PDF 中有扫描页，识别需要 pypdfium2：pip install 'policyqa[ocr]'") from e
+        raise UnreadableFile("PDF 中有扫描页，识别需要 pypdfium2：pip install pypdfium2") from e
 
     def images():
         pdf = pdfium.PdfDocument(str(path))
