@@ -268,6 +268,8 @@ def _eval_answers(searcher, items, args) -> int:
         print(f"  回答文字含标准答案的 {result['answers_containing_gold']} 个（{result['with_gold_answer']} 个有标准答案，"
               f"{result['answer_share']:.1%}）；前 5 段含标准答案的 {result['passages_containing_gold']} 个，"
               f"回答保留其中 {result['of_what_passages_hold']:.1%}")
+    if "answer_chars" in result:
+        print(f"  回答长度：中位数 {result['answer_chars']['median']} 字，90% 的回答不超过 {result['answer_chars']['p90']} 字")
     if args.verbose:
         for row in result["details"]:
             if row.get("hit") is False or row.get("contains_answer") is False:

@@ -18,6 +18,7 @@ Normalising deletes every character that is not a letter, digit or CJK character
 from __future__ import annotations
 
 import json
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -220,10 +221,12 @@ def evaluate_answers(answerer, items: list[dict]) -> dict:
     `gold_answer`: the share of answers whose text contains it (the answer rule above), beside
     the share of questions whose top five passages do (what the answer could have used)."""
     counts = {"cite": 0, "with_sections": 0, "contain": 0, "with_answer": 0, "passages_contain": 0, "refused": 0}
-    rows = []
+    rows, lengths = [], []
     for item in items:
         ans = answerer.answer(item["question"], k=5)
         counts["refused"] += ans.status != "ok"
+        if ans.status == "ok":
+            lengths.append(len(ans.plain_text()))
         cited_numbers = {n for p in ans.points for n in p.citations}
         cited = [p for p in ans.passages if p.rank in cited_numbers]
         row = {"id": item.get("id", ""), "question": item["question"], "status": ans.status,
@@ -241,6 +244,9 @@ def evaluate_answers(answerer, items: list[dict]) -> dict:
         rows.append(row)
     n = len(items)
     result = {"questions": n, "refused": counts["refused"], "details": rows}
+    if lengths:
+        result["answer_chars"] = {"median": int(statistics.median(lengths)),
+                                  "p90": int(sorted(lengths)[int(0.9 * (len(lengths) - 1))])}
     if counts["with_sections"]:
         result.update({"answers_citing_gold": counts["cite"], "share": round(counts["cite"] / counts["with_sections"], 4)})
     if counts["with_answer"]:

@@ -166,3 +166,49 @@ def test_two_years_saying_the_same_words_with_other_targets_stay_two_points():
     same = np.ones((3, 4)) / 2.0  # one vector for all three: only their figures tell them apart
     points = _group(candidates, [0, 1, 2], same)
     assert [(p.text, p.citations) for p in points] == [(texts[0], [1, 3]), (texts[1], [2])]
+
+
+def test_character_pairs_find_the_sentence_that_says_what_was_asked():
+    from assistant.answer import bigram_coverage
+
+    texts = ["各地要做好疫情防控工作。", "减税抗疫贷单户最高可贷500万元。", "疫情防控期间暂停公开招聘。"]
+    scores = bigram_coverage("减税抗疫贷最多贷多少", texts)
+    assert int(scores.argmax()) == 1 and scores[0] == 0.0
+    # a pair every sentence holds counts for less than one only the answer holds
+    common, rare = bigram_coverage("疫情抗疫", texts)[:2]  # 疫情 in two sentences, 抗疫 in one
+    assert rare > common > 0
+
+
+def test_a_question_or_a_short_numbered_heading_is_said_with_the_sentence_after_it():
+    from assistant.answer import _candidates
+    from assistant.results import SearchResult
+
+    def passage(text):
+        return SearchResult(rank=1, score=0.8, doc_id="d", title="通知", source="d.txt", year=2020, region="",
+                            section_id="d:1", section_path=["通知"], text=text, start=0, end=len(text))
+
+    faq = passage("企业何时能够复工？2月17日24时前，重点企业可立即复工。其他企业分批复工。")
+    texts = [c.text for c in _candidates([faq])]
+    assert texts[0] == "企业何时能够复工？2月17日24时前，重点企业可立即复工。"
+    assert "企业何时能够复工？" not in texts
+    listed = passage("（一）红十字会接收捐款账户信息。开户名：红十字会，账号：2102108009。")
+    assert [c.text for c in _candidates([listed])] == ["（一）红十字会接收捐款账户信息。开户名：红十字会，账号：2102108009。"]
+
+
+def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
+    import numpy as np
+
+    from assistant import answer
+    from assistant.answer import _Candidate, _group, _reading_order
+
+    long = "各地要落实疫情防控责任，" * 20 + "。"  # 241 characters
+    texts = [long, long.replace("各地", "各校"), long.replace("各地", "各区"), "短句也要说完整。"]
+    candidates = [_Candidate(1, i, t, "") for i, t in enumerate(texts[:3])] + [_Candidate(2, 0, texts[3], "")]
+    vectors = np.eye(4)
+    points = _group(candidates, [0, 1, 2, 3], vectors)
+    assert sum(len(p.text) for p in points) <= answer.ANSWER_CHARS
+    assert [p.citations for p in points] == [[1], [2]] and texts[2] not in points[0].text
+    # each passage's best sentence comes before a passage says more
+    assert _reading_order(candidates, [0, 1, 3])[:2] == [0, 3]
+    # the first sentence is always given, however long
+    assert _group([_Candidate(1, 0, long * 3, "")], [0], np.eye(1))[0].text == long * 3
