@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from indexer import second, vectors
+from indexer.citations import citation_counts
+from indexer.citations import prior as citation_prior
 from indexer.embed import Embedder, load_embedder
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexDamaged, SectionRow, rebuild_hint
@@ -63,6 +65,7 @@ class Searcher:
         self._long_section = chunks_per_section >= LONG_SECTION_CHUNKS
         self._chunk_start, self._chunk_end = index.chunk_spans()
         self._df: tuple[dict[str, int], int] | None = None
+        self._cited: np.ndarray | None = None
 
     # -- the catalogue ------------------------------------------------------------
 
@@ -180,7 +183,21 @@ class Searcher:
             signals["use_sent"] = self._best_sentences(rows, uq, signals["use_chunk"])
         if self.fusion.coverage_weight:
             signals["coverage"] = self._coverage(plan, rows)
+        if self.fusion.cited_weight:
+            signals["cited"] = self.document_prior()[self.index.chunk_doc[rows]]
         return rows, signals
+
+    def document_prior(self) -> np.ndarray:
+        """Each document's citation prior (indexer.citations), by document row; counted from the
+        texts for an index written before the manifest kept the counts."""
+        if self._cited is None:
+            docs = self.index.documents
+            counts = self.manifest.get("citations")
+            if counts is None:
+                found = citation_counts([d.title for d in docs], (self.index.store.document_text(d.row) for d in docs))
+                counts = {d.doc_id: n for d, n in zip(docs, found)}
+            self._cited = citation_prior([counts.get(d.doc_id, 0) for d in docs])
+        return self._cited
 
     def _coverage(self, plan: QueryPlan, rows: np.ndarray) -> np.ndarray:
         df, n = self.document_frequencies()

@@ -1,6 +1,7 @@
 """Choose the fusion on every development set together, with the product's own signals.
 
     python bench/tune_fusion.py --set dev=INDEX:GOLD [--set NAME=INDEX:GOLD …] [--top 15] [--ablations]
+    python bench/tune_fusion.py … --sweep cited_weight=0,1,2,3
 
 `--set` names a gold file and the index it is searched over; by default the seeds' two sets
 over `index`, and, when their indexes are given with `--ncpqa INDEX` and `--laws INDEX`, the
@@ -9,7 +10,8 @@ external sets built by ../shared/tools/external_evals.py (`--evals DIR`, default
 candidates a search would fetch), then every setting of the grid is scored on every set with
 the set's headline metric (cover@5 for statutes, answer@5 for notices, recall@5 for the seeds).
 Settings are ranked by their worst gain over the in-use setting across sets, then by the mean
-headline: one default has to hold on every kind of corpus, not win on one.
+headline: one default has to hold on every kind of corpus, not win on one. `--sweep FIELD=V,V…`
+scores one field's values instead of the grid, everything else as in use.
 """
 
 from __future__ import annotations
@@ -121,11 +123,17 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--ablations", action="store_true")
     ap.add_argument("--defaults", action="store_true", help="start from this version's defaults, not the manifests'")
+    ap.add_argument("--sweep", help="FIELD=V,V,… : one field's values instead of the grid")
     args = ap.parse_args()
     sets = load_sets(args)
     current = next(iter(sets.values())).searcher.fusion
     base = score_all(sets, current)
     print(line(f"in use {current.to_dict()}", base), flush=True)
+    if args.sweep:
+        field, _, values = args.sweep.partition("=")
+        for v in values.split(","):
+            print(line(f"  {field}={v}", score_all(sets, replace(current, **{field: float(v)}))), flush=True)
+        return
 
     runs = []
     for values in itertools.product(*GRID.values()):
@@ -148,6 +156,7 @@ def ablations(sets: dict[str, Cached], current: Fusion) -> None:
         "second model, whole chunks only": replace(current, second_sentences=0.0),
         "no BM25": replace(current, bm25_weight=0.0),
         "no thesaurus expansion words": replace(current, expansion_weight=0.0),
+        "no citation prior": replace(current, cited_weight=0.0),
         "reciprocal ranks instead of scores": replace(current, method="rrf"),
     }
     for label, fusion in cases.items():

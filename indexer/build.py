@@ -23,6 +23,7 @@ import numpy as np
 
 from . import limits, ocr, store
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
+from .citations import citation_counts
 from .embed import DEFAULT_MODEL, Embedder
 from .encoding import EncodingStage, embed_text
 from .errors import os_reason
@@ -35,7 +36,7 @@ from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 7
+PIPELINE_VERSION = 8
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 Progress = Callable[[str, int, int], None]
 
@@ -47,6 +48,13 @@ def doc_id_for(source: str) -> str:
 def _settings(model: str, max_chars: int, overlap: int) -> dict:
     return {"pipeline": PIPELINE_VERSION, "model": model, "max_chars": max_chars, "overlap": overlap,
             "bm25": BM25_PARAMS}
+
+
+def _citations(db) -> dict[str, int]:
+    """Per document id, how many other documents cite it by title (only those cited)."""
+    rows = db.execute("SELECT doc_id, title, text FROM documents ORDER BY row").fetchall()
+    counts = citation_counts([r[1] for r in rows], (r[2] for r in rows))
+    return {r[0]: n for r, n in zip(rows, counts) if n}
 
 
 def _default_fusion() -> dict:
@@ -179,6 +187,7 @@ class _Builder(EncodingStage):
         self.files_manifest: dict[str, dict] = {}
         self.rows = {"documents": 0, "sections": 0, "chunks": 0}
         self.second: dict | None = None
+        self.citations: dict[str, int] = {}
         self._encoding = [0, 0]
         self.dense_params: dict = {}
         self.dimension = 0
@@ -249,6 +258,7 @@ class _Builder(EncodingStage):
         self._encode(db, staging, needs)
         self._write_bm25(db, staging)
         self._count(db)
+        self.citations = _citations(db)
         db.close()
         if old_db is not None:
             old_db.close()
@@ -381,6 +391,7 @@ class _Builder(EncodingStage):
             "dense": self.dense_params,
             "second": self.second,
             "retrieval": {"fusion": _default_fusion()},
+            "citations": self.citations,
             "counts": {"documents": self.report.documents, "sections": self.report.sections,
                        "chunks": self.report.chunks},
             "corpus": str(self.corpus),  # absolute: a server started elsewhere finds the same folder

@@ -8,7 +8,10 @@ Signals per candidate chunk (assistant/retrieve.py computes them):
 - `bm25`: BM25 over jieba words, expansion words at a lower weight, over the best of the query;
 - `second`: the Universal Sentence Encoder's cosine with the chunk and with its best sentence;
 - `coverage`: the IDF-weighted share of the question's words found in the chunk's own text
-  (not its title), which tells apart passages of one document that a title matches alike.
+  (not its title), which tells apart passages of one document that a title matches alike;
+- `cited`: the prior of the chunk's document from how many other documents cite it by title
+  (indexer/citations.py), added after the others in spreads of the fused score, so a basic
+  law that its regulations and interpretations name ranks before them when they say the same.
 
 Ranking (`zscore`, the default): each signal is standardised over the query's candidate pool
 (minus its mean, over its spread), then weighted and summed. A signal's scale then does not
@@ -46,6 +49,11 @@ class Fusion:
     second_weight: float = 0.8  # the Universal Sentence Encoder
     second_sentences: float = 0.75  # share of its score from the chunk's best sentence
     coverage_weight: float = 0.2
+    # In spreads of the query's fused scores, for a document cited by FULL_AT others. On every
+    # development set together (bench/tune_fusion.py --sweep cited_weight=…): 0 → 2 lifts EQUALS
+    # cover@5 0.336 → 0.486 and LawBench 0.124 → 0.194, the seeds and NCPQA unchanged; 3–4 gain
+    # 0.011 more, 6 falls back (0.448): 2 keeps a margin from where authority outweighs content.
+    cited_weight: float = 2.0
     rrf_k: int = 60
 
     @classmethod
@@ -56,6 +64,7 @@ class Fusion:
             known["method"] = "score"
         if known["method"] == "score":  # indexes written before the coverage signal
             known.setdefault("coverage_weight", 0.0)
+            known.setdefault("cited_weight", 0.0)
             known.setdefault("bm25_weight", 0.25)
         return cls(**known)
 
@@ -93,8 +102,15 @@ class Fusion:
                 total += weights[name] / (self.rrf_k + ranks)
             return total
         if self.method == "zscore":
-            return sum(weights[name] * _standardised(values) for name, values in parts.items() if weights[name])
-        return sum(weights[name] * values for name, values in parts.items())
+            total = sum(weights[name] * _standardised(values) for name, values in parts.items() if weights[name])
+        else:
+            total = sum(weights[name] * values for name, values in parts.items())
+        return self.with_citations(total, s.get("cited"))
+
+    def with_citations(self, total: np.ndarray, cited: np.ndarray | None) -> np.ndarray:
+        if cited is None or not self.cited_weight or len(total) < 2 or not cited.any():
+            return total
+        return total + self.cited_weight * float(total.std()) * cited
 
     def relevance(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         """Absolute evidence of relevance in 0…1, comparable across questions."""

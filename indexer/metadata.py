@@ -77,9 +77,17 @@ def title_block_length(paragraphs: list[str]) -> int:
             break
         n += 1
     first = paragraphs[0] if paragraphs else ""
-    if n == 0 and _is_short_line(first, 60) and len(paragraphs) > 1 and not HEADING_START.match(first):
+    if n == 0 and len(paragraphs) > 1 and not HEADING_START.match(first) and (
+            _is_short_line(first, 60) or _is_headline(first)):
         n = 1  # an untitled-looking first line above the body is still the document's title
     return n
+
+
+def _is_headline(p: str) -> bool:
+    """A news headline above its article: short, ending with ！ or ？ (`医疗物资供应怎么保障？…最新回应！`),
+    not an address (`同志们！`)."""
+    s = p.strip()
+    return 8 <= len(s) <= 60 and s[-1] in "！？!?" and "。" not in s
 
 
 _NOTICE_OF = re.compile(r"^关于印发[《〈](?P<inner>.+?)[》〉]的?(?:通知)?$")

@@ -109,3 +109,17 @@ def test_the_file_name_gives_the_year_when_nothing_else_does():
     paragraphs = ["关于做好课后服务的通知", "各学校：", "一、总体要求", "做好课后服务。"]
     assert extract_metadata(paragraphs, file_name="2025-丙区通知.txt").year == 2025
     assert extract_metadata(paragraphs, file_name="丙区通知.txt").year is None
+
+
+def test_a_news_headline_is_the_title_and_an_id_named_file_gets_its_opening_words():
+    from indexer.parse import parse_text
+
+    headline = parse_text("医疗物资供应怎么保障？医护人员工作条件怎么改善？最新回应！\n2月14日下午，国务院联防联控机制召开新闻发布会。\n",
+                          "5e09fad8206c382286e227db61176df7.txt")
+    assert headline.meta.title == "医疗物资供应怎么保障？医护人员工作条件怎么改善？最新回应！"
+    runon = parse_text("全是干货！重庆税务十项举措为企业纾困解难 今（12）日，记者从重庆市政府新闻发布会上获悉，重庆市税务局出台十项举措。",
+                       "26b7ff16d5713533ac14d6c20273671d.txt")
+    assert runon.meta.title == "全是干货！重庆税务十项举措为企业纾困解难"
+    # a speech's address is not a headline, and a meaningful file name is still the last resort
+    speech = parse_text("同志们！\n今天我们召开全区教育工作会议，部署今年的工作。\n", "2024-全区教育工作会议讲话.txt")
+    assert speech.meta.title == "2024-全区教育工作会议讲话"

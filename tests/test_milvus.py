@@ -317,3 +317,26 @@ def test_the_page_on_milvus(milvus, corpus_copy, tmp_path):
         assert "2025-丙区教育工作要点.txt" in {d.source for d in engine(location).documents()}
         audit = (tmp_path / "journal" / "page.audit.jsonl").read_text(encoding="utf-8")
         assert '"upload"' in audit and '"remove"' in audit
+
+
+def test_citation_counts_reach_milvus(milvus, tmp_path):
+    """The citation prior (indexer.citations) travels with the library: the same counts and the
+    same order as the local index of the same corpus."""
+    from assistant.backends.milvus.schema import connect, parse, read_citations, read_meta
+    from indexer.store import MANIFEST
+    from tests.test_citations import _corpus
+
+    corpus = _corpus(tmp_path)
+    location = milvus.location("cited")
+    published(str(corpus), "--to", location)
+    local_dir = tmp_path / "local"
+    policyqa("index", str(corpus), "--index", str(local_dir))
+    target = parse(location)
+    client = connect(target)
+    counts = read_citations(client, target, read_meta(client, target))
+    local = json.loads((local_dir / MANIFEST).read_text(encoding="utf-8"))["citations"]
+    assert counts == local and sorted(counts.values()) == [3]
+    question = "用人单位不签书面劳动合同怎么办"
+    there = [r.source for r in engine(location).search(question, k=3)]
+    here = [r.source for r in engine(str(local_dir)).search(question, k=3)]
+    assert there == here and there[0] == "劳动合同法.txt"

@@ -228,6 +228,35 @@ def write_meta(client, target: Target, meta: dict) -> None:
                                                "vec": [0.0] * DUMMY}])
 
 
+CITATION_ROW_CHARS = 60_000  # under the meta value's 65 535
+
+
+def write_citations(client, target: Target, counts: dict[str, int]) -> int:
+    """The citation counts (indexer.citations) as meta rows `citations/0…`, split to fit a
+    value; the number of rows, which the manifest records."""
+    parts: list[dict[str, int]] = [{}]
+    size = 0
+    for doc_id, n in sorted(counts.items()):
+        entry = len(doc_id) + len(str(n)) + 6
+        if parts[-1] and size + entry > CITATION_ROW_CHARS:
+            parts.append({})
+            size = 0
+        parts[-1][doc_id] = n
+        size += entry
+    rows = [{"key": f"citations/{i}", "value": json.dumps(p), "vec": [0.0] * DUMMY} for i, p in enumerate(parts) if p]
+    if rows:
+        client.upsert(target.collection("meta"), rows)
+    return len(rows)
+
+
+def read_citations(client, target: Target, meta: dict) -> dict[str, int]:
+    ids = [f"citations/{i}" for i in range(int(meta.get("citation_rows") or 0))]
+    counts: dict[str, int] = {}
+    for row in client.get(target.collection("meta"), ids=ids, output_fields=["value"]) if ids else []:
+        counts.update(json.loads(row["value"]))
+    return counts
+
+
 WRITER_STALE_SECONDS = 600  # a writer that has not written for this long is taken to be gone
 
 

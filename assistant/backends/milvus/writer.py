@@ -44,6 +44,7 @@ from .schema import (
     reindex,
     release_writer,
     renew_writer,
+    write_citations,
     write_meta,
 )
 
@@ -165,6 +166,7 @@ class _Writer:
         self._write_terms()
         retire = sorted({d.doc_id for d in changed if d.doc_id in live} | set(removed))
         new_meta = self._manifest(gen, retire, avgdl, n)
+        new_meta["citation_rows"] = write_citations(self.client, self.target, index.manifest.get("citations") or {})
         write_meta(self.client, self.target, new_meta)  # the commit: from here readers see gen
         self._finish(new_meta)
         added = sorted(d.source for d in changed if d.doc_id not in live)
