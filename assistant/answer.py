@@ -43,11 +43,15 @@ CALIBRATED = {"m3e-small": 0.525, "m3e-small:onnx-int8": 0.525}
 MAX_POINTS = 5
 MAX_SENTENCES = 15
 # The answer's length in characters: sentences are taken best first until it is reached (the
-# first always), so an answer is never a wall of text. On ncpqa-dev, with the scoring below,
-# 600 keeps the gold answer in 0.88 of answers at a median of 423 characters; the former
-# per-passage limits (3 sentences, 240 characters each) kept 0.80 at a median of 321 and a
-# p90 of 735 (`policyqa eval GOLD --answers` prints both).
+# first always), so an answer is never a wall of text; a point (one passage) holds at most
+# SENTENCES_PER_POINT sentences and POINT_CHARS characters (its first sentence always). On
+# ncpqa-dev, with the scoring below, they keep the gold answer in 0.86 of answers at a median
+# of 355 characters (0.88 at 423 without the per-point limits); the former limits alone
+# (3 sentences, 240 characters a point) kept 0.80 at a median of 321 and a p90 of 735
+# (`policyqa eval GOLD --answers` prints both).
 ANSWER_CHARS = 600
+SENTENCES_PER_POINT = 4
+POINT_CHARS = 360
 # Sentences within SENTENCE_SPREAD of the best one, and the best MIN_SENTENCES in any case, are
 # candidates (maximal marginal relevance picks among them); each chosen sentence brings the one
 # after it, where an answer usually goes on after the sentence that restates the question.
@@ -337,7 +341,10 @@ def _group(candidates: list[_Candidate], chosen: list[int], vectors: np.ndarray)
             extra.setdefault(candidates[twin].passage, set()).add(n)
             continue
         size = len(candidates[i].text)
-        if (total and total + size > ANSWER_CHARS) or (n not in points and len(points) >= MAX_POINTS):
+        mine = points.get(n, [])
+        if (total and total + size > ANSWER_CHARS) or (n not in points and len(points) >= MAX_POINTS) or (
+                mine and (len(mine) >= SENTENCES_PER_POINT
+                          or sum(len(candidates[j].text) for j in mine) + size > POINT_CHARS)):
             continue
         points.setdefault(n, []).append(i)
         total += size

@@ -200,6 +200,7 @@ def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
 
     from assistant import answer
     from assistant.answer import _Candidate, _group, _reading_order
+    from indexer.textutil import split_sentences
 
     long = "各地要落实疫情防控责任，" * 20 + "。"  # 241 characters
     texts = [long, long.replace("各地", "各校"), long.replace("各地", "各区"), "短句也要说完整。"]
@@ -207,6 +208,9 @@ def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
     vectors = np.eye(4)
     points = _group(candidates, [0, 1, 2, 3], vectors)
     assert sum(len(p.text) for p in points) <= answer.ANSWER_CHARS
+    assert all(len(p.text) <= answer.POINT_CHARS for p in points)  # a point is a few sentences, not a page
+    short = [_Candidate(1, i, f"第{i}句短句要说完整。", "") for i in range(8)]
+    assert len(split_sentences(_group(short, list(range(8)), np.eye(8))[0].text)) == answer.SENTENCES_PER_POINT
     assert [p.citations for p in points] == [[1], [2]] and texts[2] not in points[0].text
     # each passage's best sentence comes before a passage says more
     assert _reading_order(candidates, [0, 1, 3])[:2] == [0, 3]
