@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from indexer import second, vectors
-from indexer.citations import citation_counts
+from indexer.citations import ARTICLE_FULL_AT, citations
 from indexer.citations import prior as citation_prior
 from indexer.embed import Embedder, load_embedder
 from indexer.fusion import Fusion
@@ -184,19 +184,26 @@ class Searcher:
         if self.fusion.coverage_weight:
             signals["coverage"] = self._coverage(plan, rows)
         if self.fusion.cited_weight:
-            signals["cited"] = self.document_prior()[self.index.chunk_doc[rows]]
+            signals["cited"] = self.document_prior()[rows]
         return rows, signals
 
     def document_prior(self) -> np.ndarray:
-        """Each document's citation prior (indexer.citations), by document row; counted from the
-        texts for an index written before the manifest kept the counts."""
+        """Each chunk's citation prior (indexer.citations: its document's and its article's), by
+        chunk row; counted from the texts for an index written before the manifest kept them."""
         if self._cited is None:
-            docs = self.index.documents
+            index, docs = self.index, self.index.documents
             counts = self.manifest.get("citations")
             if counts is None:
-                found = citation_counts([d.title for d in docs], (self.index.store.document_text(d.row) for d in docs))
-                counts = {d.doc_id: n for d, n in zip(docs, found)}
-            self._cited = citation_prior([counts.get(d.doc_id, 0) for d in docs])
+                labels: list[dict[str, list[str]]] = [{} for _ in docs]
+                for s in index.sections:
+                    if s.path:
+                        labels[s.doc_row].setdefault(s.path[-1], []).append(s.key)
+                counts = citations([d.doc_id for d in docs], [d.title for d in docs],
+                                   [index.store.document_text(d.row) for d in docs], labels)
+            by_doc = citation_prior([counts.get(d.doc_id, 0) for d in docs])
+            by_section = citation_prior([counts.get(f"{docs[s.doc_row].doc_id}#{s.key}", 0) for s in index.sections],
+                                        ARTICLE_FULL_AT)
+            self._cited = by_doc[index.chunk_doc] + by_section[index.chunk_section]
         return self._cited
 
     def _coverage(self, plan: QueryPlan, rows: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import limits, ocr, store
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
-from .citations import citation_counts
+from .citations import citations
 from .embed import DEFAULT_MODEL, Embedder
 from .encoding import EncodingStage, embed_text
 from .errors import os_reason
@@ -51,10 +51,15 @@ def _settings(model: str, max_chars: int, overlap: int) -> dict:
 
 
 def _citations(db) -> dict[str, int]:
-    """Per document id, how many other documents cite it by title (only those cited)."""
-    rows = db.execute("SELECT doc_id, title, text FROM documents ORDER BY row").fetchall()
-    counts = citation_counts([r[1] for r in rows], (r[2] for r in rows))
-    return {r[0]: n for r, n in zip(rows, counts) if n}
+    """The cited documents and articles (indexer.citations.citations) of the staged index."""
+    docs = db.execute("SELECT row, doc_id, title, text FROM documents ORDER BY row").fetchall()
+    at = {row: i for i, (row, *_) in enumerate(docs)}
+    labels: list[dict[str, list[str]]] = [{} for _ in docs]
+    for doc_row, key, path in db.execute("SELECT doc_row, key, path FROM sections"):
+        heads = json.loads(path)
+        if heads and doc_row in at:
+            labels[at[doc_row]].setdefault(heads[-1], []).append(key)
+    return citations([d[1] for d in docs], [d[2] for d in docs], [d[3] for d in docs], labels)
 
 
 def _default_fusion() -> dict:

@@ -61,3 +61,43 @@ def test_a_cited_law_ranks_before_an_uncited_rule_saying_the_same(tmp_path):
     older = Searcher(load_index(index_dir), FakeEmbedder())
     assert np.array_equal(older.document_prior(), searcher.document_prior())
     assert [r.source for r in older.search("用人单位不签书面劳动合同怎么办", k=2)] == [r.source for r in top]
+
+
+def test_articles_cited_by_title_and_number_are_counted():
+    from indexer.citations import article_citation_counts, chunk_prior, citations
+
+    titles = ["中华人民共和国劳动合同法", "劳动争议解释一", "劳动争议解释二"]
+    texts = ["第十条 应当订立书面劳动合同。第八十二条 支付二倍工资。",
+             "依照《劳动合同法》第八十二条、《中华人民共和国劳动合同法》第10条处理。",
+             "根据《劳动合同法》第八十二条的规定。本解释第三条另有规定。"]
+    labels = [{"第十条": ["1"], "第八十二条": ["2"]}, {}, {}]
+    assert article_citation_counts(titles, texts, labels) == [{"2": 2, "1": 1}, {}, {}]
+    counts = citations(["law", "a", "b"], titles, texts, labels)
+    assert counts == {"law": 2, "law#2": 2, "law#1": 1}
+    assert chunk_prior(counts, "law", "2") > chunk_prior(counts, "law", "1") > chunk_prior(counts, "law", "9") > 0
+    assert chunk_prior(counts, "a", "1") == 0.0
+
+
+def _law_corpus(tmp_path):
+    corpus = tmp_path / "laws"
+    corpus.mkdir()
+    others = "".join(f"第{n}条 国家依法保障第{n}类事项的实施。\n" for n in "一二三四五六七")
+    (corpus / "劳动合同法.txt").write_text(
+        f"中华人民共和国劳动合同法\n第一章 总则\n{others}第八条 用人单位招用劳动者时，应当如实告知工作内容和劳动报酬。\n"
+        "第九条 用人单位招用劳动者，不得扣押劳动者的证件和劳动报酬。\n", encoding="utf-8")
+    for n in range(3):
+        (corpus / f"解释{n}.txt").write_text(f"关于劳动报酬的解释{n}\n第一条 依照《劳动合同法》第九条处理扣押事项{n}。\n",
+                                           encoding="utf-8")
+    return corpus
+
+
+ARTICLE_QUESTION = "用人单位招用劳动者时的劳动报酬"
+
+
+def test_the_article_others_cite_ranks_first_of_its_law(tmp_path):
+    index_dir = tmp_path / "index"
+    build_index(_law_corpus(tmp_path), index_dir, embedder=FakeEmbedder())
+    manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(v for k, v in manifest["citations"].items() if "#" in k) == [3]
+    top = Searcher(load_index(index_dir), FakeEmbedder()).search(ARTICLE_QUESTION, k=2)
+    assert top[0].section_path[-1] == "第九条"  # 第八条 without the article counts

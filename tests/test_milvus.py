@@ -320,13 +320,13 @@ def test_the_page_on_milvus(milvus, corpus_copy, tmp_path):
 
 
 def test_citation_counts_reach_milvus(milvus, tmp_path):
-    """The citation prior (indexer.citations) travels with the library: the same counts and the
-    same order as the local index of the same corpus."""
+    """The citation prior (indexer.citations) travels with the library: the same document and
+    article counts and the same order as the local index of the same corpus."""
     from assistant.backends.milvus.schema import connect, parse, read_citations, read_meta
     from indexer.store import MANIFEST
-    from tests.test_citations import _corpus
+    from tests.test_citations import ARTICLE_QUESTION, _law_corpus
 
-    corpus = _corpus(tmp_path)
+    corpus = _law_corpus(tmp_path)
     location = milvus.location("cited")
     published(str(corpus), "--to", location)
     local_dir = tmp_path / "local"
@@ -335,8 +335,7 @@ def test_citation_counts_reach_milvus(milvus, tmp_path):
     client = connect(target)
     counts = read_citations(client, target, read_meta(client, target))
     local = json.loads((local_dir / MANIFEST).read_text(encoding="utf-8"))["citations"]
-    assert counts == local and sorted(counts.values()) == [3]
-    question = "用人单位不签书面劳动合同怎么办"
-    there = [r.source for r in engine(location).search(question, k=3)]
-    here = [r.source for r in engine(str(local_dir)).search(question, k=3)]
-    assert there == here and there[0] == "劳动合同法.txt"
+    assert counts == local and sorted(counts.values()) == [3, 3]  # the law, and its 第九条
+    there = [(r.source, r.section_path) for r in engine(location).search(ARTICLE_QUESTION, k=3)]
+    here = [(r.source, r.section_path) for r in engine(str(local_dir)).search(ARTICLE_QUESTION, k=3)]
+    assert there == here and there[0][1][-1] == "第九条"

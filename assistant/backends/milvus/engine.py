@@ -22,7 +22,7 @@ import numpy as np
 
 from indexer import second
 from indexer.build import BM25_PARAMS
-from indexer.citations import prior as citation_prior
+from indexer.citations import chunk_prior
 from indexer.embed import load_embedder
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexMismatch, IndexNotFound, SectionRow
@@ -95,8 +95,7 @@ class MilvusEngine:
         self._df = Frequencies(self.client, self.target.collection("terms"))
         self._sections: dict[str, list[SectionRow]] = {}
         self._load_documents()
-        counts = read_citations(self.client, self.target, meta)
-        self._cited = citation_prior([counts.get(d.doc_id, 0) for d in self._docs])
+        self._citations = read_citations(self.client, self.target, meta)
         self._checked = time.monotonic()
 
     def refresh(self, force: bool = False) -> bool:
@@ -258,7 +257,8 @@ class MilvusEngine:
             pool.signals["coverage"] = coverage_of([pool.chunks[r].text for r in pool.rows.tolist()], plan.words, df,
                                                    n_chunks)
         if self.fusion.cited_weight:
-            pool.signals["cited"] = self._cited[[pool.chunks[r].doc.row for r in pool.rows.tolist()]]
+            pool.signals["cited"] = np.array([chunk_prior(self._citations, pool.chunks[r].doc.doc_id, pool.chunks[r].section_key)
+                                              for r in pool.rows.tolist()])
         return pool
 
     def _candidates(self, queries: np.ndarray, uq: np.ndarray, weights: dict[int, float], n: int,
