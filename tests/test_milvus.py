@@ -339,3 +339,10 @@ def test_citation_counts_reach_milvus(milvus, tmp_path):
     there = [(r.source, r.section_path) for r in engine(location).search(ARTICLE_QUESTION, k=3)]
     here = [(r.source, r.section_path) for r in engine(str(local_dir)).search(ARTICLE_QUESTION, k=3)]
     assert there == here and there[0][1][-1] == "第九条"
+    # a library written before the counts: an unchanged corpus published again brings them
+    from assistant.backends.milvus.schema import write_meta
+
+    write_meta(client, target, {**read_meta(client, target), "citation_rows": 0})
+    assert read_citations(client, target, read_meta(client, target)) == {}
+    assert published(str(corpus), "--to", location)["added"] == []
+    assert read_citations(client, target, read_meta(client, target)) == local

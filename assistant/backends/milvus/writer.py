@@ -40,6 +40,7 @@ from .schema import (
     layout,
     parse,
     query_all,
+    read_citations,
     read_meta,
     reindex,
     release_writer,
@@ -151,6 +152,7 @@ class _Writer:
         changed = [d for d in index.documents if rebuild or live.get(d.doc_id) != d.sha256]
         removed = sorted(set(live) - set(current))
         if meta is not None and not changed and not removed:
+            self._refresh_citations(meta)
             return None
         gen = committed + 1
         self._delete(f"gen > {committed}")  # rows of a build that failed before its commit
@@ -172,6 +174,13 @@ class _Writer:
         added = sorted(d.source for d in changed if d.doc_id not in live)
         replaced = sorted(d.source for d in changed if d.doc_id in live)
         return added, replaced, sorted(self._sources.get(doc_id, doc_id) for doc_id in removed)
+
+    def _refresh_citations(self, meta: dict) -> None:
+        """A library written by a version that counted citations otherwise (or not at all) gets
+        this version's counts without a rewrite; engines opened from then on use them."""
+        counts = self.index.manifest.get("citations") or {}
+        if read_citations(self.client, self.target, meta) != counts:
+            write_meta(self.client, self.target, {**meta, "citation_rows": write_citations(self.client, self.target, counts)})
 
     def _indexes(self) -> dict[str, dict]:
         return {"chunks": index_for(self.index.size), "sentences": index_for(len(self.index.sentence_chunk))}
