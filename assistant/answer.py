@@ -340,11 +340,12 @@ def _group(candidates: list[_Candidate], chosen: list[int], vectors: np.ndarray)
         if twin is not None:
             extra.setdefault(candidates[twin].passage, set()).add(n)
             continue
-        size = len(candidates[i].text)
-        mine = points.get(n, [])
-        if (total and total + size > ANSWER_CHARS) or (n not in points and len(points) >= MAX_POINTS) or (
-                mine and (len(mine) >= SENTENCES_PER_POINT
-                          or sum(len(candidates[j].text) for j in mine) + size > POINT_CHARS)):
+        size, mine = len(candidates[i].text), points.get(n, [])
+        answer_full = total > 0 and total + size > ANSWER_CHARS
+        no_new_point = n not in points and len(points) >= MAX_POINTS
+        point_full = bool(mine) and (len(mine) >= SENTENCES_PER_POINT
+                                     or sum(len(candidates[j].text) for j in mine) + size > POINT_CHARS)
+        if answer_full or no_new_point or point_full:
             continue
         points.setdefault(n, []).append(i)
         total += size

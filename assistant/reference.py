@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from indexer.chinese import to_simplified
-from indexer.textutil import int_to_cn
+from indexer.textutil import article_label
 
 from .index import PolicyIndex
 
@@ -33,9 +33,7 @@ def parse_reference(query: str) -> Reference | None:
     m = ARTICLE.search(query or "")
     if not m:
         return None
-    n = m.group("n")
-    number = int_to_cn(int(n)) if n.isdigit() else n
-    label = f"第{number}条{m.group('sub') or ''}"
+    label = article_label(m.group("n"), m.group("sub") or "")
     title = _short_title(query[:m.start()]) or _short_title(query[m.end():])
     return Reference(title, label) if title else None
 

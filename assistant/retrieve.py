@@ -184,10 +184,10 @@ class Searcher:
         if self.fusion.coverage_weight:
             signals["coverage"] = self._coverage(plan, rows)
         if self.fusion.cited_weight:
-            signals["cited"] = self.document_prior()[rows]
+            signals["cited"] = self.citation_prior()[rows]
         return rows, signals
 
-    def document_prior(self) -> np.ndarray:
+    def citation_prior(self) -> np.ndarray:
         """Each chunk's citation prior (indexer.citations: its document's and its article's), by
         chunk row; counted from the texts for an index written before the manifest kept them."""
         if self._cited is None:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .textutil import article_label
+
 _CITED = re.compile(r"《([^《》\n]{2,60})》")
 _ARTICLE_CITED = re.compile(r"《([^《》\n]{2,60})》\s*(?:的)?\s*第\s*([一二三四五六七八九十百千零〇两\d]+)\s*条"
                             r"(之[一二三四五六七八九十]+)?")
@@ -50,8 +52,6 @@ def article_citation_counts(titles: list[str], texts: list[str],
                             labels: list[dict[str, list[str]]]) -> list[dict[str, int]]:
     """Per document, its articles (section keys) that other documents cite by title and number.
     `labels[i]`: document i's article labels (`第四十七条`) → the keys of the sections so headed."""
-    from .textutil import int_to_cn
-
     bases = [base_title(t) for t in titles]
     docs_of: dict[str, list[int]] = {}
     for i, b in enumerate(bases):
@@ -59,10 +59,10 @@ def article_citation_counts(titles: list[str], texts: list[str],
     citing: dict[tuple[int, str], set[str]] = {}
     for own, text in zip(bases, texts):
         for m in _ARTICLE_CITED.finditer(text or ""):
-            name, n = base_title(m.group(1)), m.group(2)
+            name = base_title(m.group(1))
             if name == own or name not in docs_of:
                 continue
-            label = f"第{int_to_cn(int(n)) if n.isdigit() else n}条{m.group(3) or ''}"
+            label = article_label(m.group(2), m.group(3) or "")
             for i in docs_of[name]:
                 for key in labels[i].get(label, ()):
                     citing.setdefault((i, key), set()).add(own)
@@ -88,7 +88,7 @@ def prior(counts: Iterable[int], full_at: int = FULL_AT) -> np.ndarray:
 
 
 def chunk_prior(counts: dict[str, int], doc_id: str, section_key: str) -> float:
-    """A chunk's prior: its document's and its article's, each in 0…1, summed."""
-    doc = float(prior([counts.get(doc_id, 0)])[0])
-    article = float(prior([counts.get(f"{doc_id}#{section_key}", 0)], ARTICLE_FULL_AT)[0])
-    return doc + article
+    """A chunk's prior: its document's and its article's, each in 0…1 as `prior` scales them, summed
+    (a scalar: engines call it per candidate)."""
+    doc, article = counts.get(doc_id, 0), counts.get(f"{doc_id}#{section_key}", 0)
+    return min(1.0, math.log1p(doc) / math.log1p(FULL_AT)) + min(1.0, math.log1p(article) / math.log1p(ARTICLE_FULL_AT))

@@ -90,6 +90,11 @@ def int_to_cn(n: int) -> str:
     return cn2an.an2cn(n, "low")
 
 
+def article_label(number: str, sub: str = "") -> str:
+    """An article as laws head it: (`10`, ``) → 第十条, (`一百二十`, `之一`) → 第一百二十条之一."""
+    return f"第{int_to_cn(int(number)) if number.isdigit() else number}条{sub}"
+
+
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
 

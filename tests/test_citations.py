@@ -59,7 +59,7 @@ def test_a_cited_law_ranks_before_an_uncited_rule_saying_the_same(tmp_path):
     del manifest["citations"]
     (index_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     older = Searcher(load_index(index_dir), FakeEmbedder())
-    assert np.array_equal(older.document_prior(), searcher.document_prior())
+    assert np.array_equal(older.citation_prior(), searcher.citation_prior())
     assert [r.source for r in older.search("用人单位不签书面劳动合同怎么办", k=2)] == [r.source for r in top]
 
 
