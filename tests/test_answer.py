@@ -216,3 +216,56 @@ def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
     assert _reading_order(candidates, [0, 1, 3])[:2] == [0, 3]
     # the first sentence is always given, however long
     assert _group([_Candidate(1, 0, long * 3, "")], [0], np.eye(1))[0].text == long * 3
+
+
+def _passage(text, heading="通知"):
+    from assistant.results import SearchResult
+
+    return SearchResult(rank=1, score=0.8, doc_id="d", title="通知", source="d.txt", year=2020, region="",
+                        section_id="d:1", section_path=[heading], text=text, start=0, end=len(text))
+
+
+def test_a_heading_that_states_something_is_a_candidate_a_title_is_not():
+    from assistant.answer import _candidates
+
+    stated = "（十）健康申报证明从2月17日开始办理，至新冠肺炎疫情解除为止。"
+    texts = [c.text for c in _candidates([_passage(stated + "附件：申报证明样式。", stated)])]
+    assert texts[0] == stated  # a notice's numbered item: the heading is the answer
+    title = "7.持续提升发展党员工作水平"
+    texts = [c.text for c in _candidates([_passage(title + "。严把党员入口关，提高发展质量。", title)])]
+    assert texts == ["严把党员入口关，提高发展质量。"]
+    alone = "2、持证车辆不得搭载无关人员。"  # a passage that is only its heading says it
+    assert [c.text for c in _candidates([_passage(alone, alone)])] == [alone]
+
+
+def test_an_opening_formula_is_not_the_answer(monkeypatch):
+    import numpy as np
+
+    from assistant import answer
+
+    opening = "各县区人民政府，市政府各部门：为深入贯彻落实疫情防控部署，帮助企业复工复产，现提出如下措施。"
+    measure = "企业要加强工作场所通风换气和清洁消毒。"
+    passage = _passage(opening + measure + "其他事项另行通知。")
+
+    class Embedder:  # the opening is the closer of the two to the question, as with the real model
+        def encode(self, texts):
+            return np.array([[1.0, 0.0]] + [[0.95, 0.31] if t == opening else [0.93, 0.37] for t in texts[1:]])
+
+    a = Answerer.__new__(Answerer)
+    a.searcher = Embedder()
+    monkeypatch.setattr(answer, "MIN_SENTENCES", 1)
+    monkeypatch.setattr(answer, "SENTENCE_SPREAD", 0.05)
+    points, _ = a.extract("怎样防护？", [passage])
+    assert points[0].text == measure + "其他事项另行通知。"  # the sentence after it leans back on it: said once
+    monkeypatch.setattr(answer, "OPENING_PENALTY", 0.0)
+    points, _ = a.extract("怎样防护？", [passage])
+    assert opening in points[0].text
+
+
+def test_the_sentence_after_the_best_comes_before_the_next_best():
+    from assistant.answer import _Candidate, _reading_order
+
+    candidates = [_Candidate(1, i, f"第{i}句。", "") for i in range(4)]
+    # best 0, then 2: 0's follower (1) first, then 2, then 2's follower (3)
+    assert _reading_order(candidates, [0, 2]) == [0, 1, 2, 3]
+    assert _reading_order(candidates, [2, 0]) == [2, 3, 0, 1]
