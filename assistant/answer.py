@@ -272,17 +272,9 @@ _NUMBERED = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|
 
 def _nouns(question: str) -> list[str]:
     """The question's nouns (what it is about), for telling whose figure a sentence gives."""
-    import jieba.posseg
+    from indexer.tokenize import part_of_speech
 
-    from indexer.tokenize import tokenizer
-
-    global _pos
-    if _pos is None:
-        _pos = jieba.posseg.POSTokenizer(tokenizer())
-    return [w.word for w in _pos.cut(question) if w.flag[:1] in ("n", "j") or w.flag in ("vn", "nz", "eng")]
-
-
-_pos = None
+    return [w for w, flag in part_of_speech(question) if flag[:1] in ("n", "j") or flag in ("vn", "nz", "eng")]
 
 
 def points_from_text(text: str) -> list[AnswerPoint]:

@@ -134,11 +134,45 @@ def _region_candidates(text: str) -> list[str]:
     for m in _REGION.finditer(text):
         name = re.split("[省市州共]", m.group(1))[-1]
         at_start = m.start() == 0 and len(name) == 1 and name not in _REGION_STOP  # 甲区教育局…
-        if name == "X" or at_start or (len(name) >= 2 and name[-1] not in _REGION_STOP) or (
-            len(name) >= 3 and name[-1] == "新"
-        ):
+        if name == "X" or at_start:
             found.append(name + m.group(2))
+        elif (len(name) >= 2 and name[-1] not in _REGION_STOP) or (len(name) >= 3 and name[-1] == "新"):
+            place = _place_name(text, m.end(), name + m.group(2))
+            if place:
+                found.append(place)
     return found
+
+
+def _place_name(text: str, end: int, name: str) -> str:
+    """The place that `name` (a `…区`/`…县` ending at `end` in `text`) names, by jieba's reading
+    of the words around it: none when 区/县 begins another word (`区外`, `和县级`) or follows a
+    verb or a function word (`关于县`); the whole word when jieba knows one (`印发顺义区` →
+    顺义区); none when a common noun of that form ends it (`隔离区`, `自然保护区`, `出口加工区`)."""
+    from .tokenize import part_of_speech, word_tags
+
+    at = max(0, end - 12)
+    before = ("", "")
+    for word, flag in part_of_speech(text[at:end + 6], guess=False):
+        if at + len(word) >= end:
+            break
+        at += len(word)
+        before = (word, flag)
+    if at + len(word) > end:
+        return ""
+    if len(word) >= 3:
+        name = word
+    elif len(word) == 1 and before[1][:1] in _NOT_A_NAME and (len(before[0]) > 1 or before[1][:1] != "v"):
+        return ""
+    tags = word_tags()
+    if tags.get(name, "")[:2] in ("ns", "nr"):
+        return name
+    tails = (tags.get(name[-k:]) for k in range(2, len(name) + 1))
+    return "" if any(t and t[:2] not in ("ns", "nr") for t in tails) else name
+
+
+# jieba's tags of words that do not end a place's name: verbs (of two characters or more: 经开区
+# is cut 经/开/区), prepositions, conjunctions, adverbs, particles, pronouns.
+_NOT_A_NAME = set("vpcdur")
 
 
 _REGION_IN_BODY = re.compile(r"(?<=[《“省市])([\u4e00-\u9fff]{2,3}|X)([区县])(?![域间块别分位])")

@@ -116,3 +116,36 @@ def tokenize(text: str) -> list[str]:
         if w and w not in STOPWORDS and _WORD.search(w):
             words.append(w)
     return words
+
+
+_pos = None
+
+
+def _pos_tokenizer():
+    global _pos
+    if _pos is None:
+        import jieba.posseg
+
+        words = tokenizer()  # takes the lock itself
+        with _lock:
+            if _pos is None:
+                _pos = jieba.posseg.POSTokenizer(words)
+    return _pos
+
+
+def part_of_speech(text: str, guess: bool = True) -> list[tuple[str, str]]:
+    """jieba's words of `text` with their part-of-speech tags (`n`, `ns` a place, `v`…);
+    without `guess`, only the dictionary's words (no HMM words for unknown runs)."""
+    return [(w.word, w.flag) for w in _pos_tokenizer().cut(text, HMM=guess)]
+
+
+def word_tags() -> dict[str, str]:
+    """The dictionary's tag of every word it knows (ours included)."""
+    global _tags
+    if _tags is None:
+        pos = _pos_tokenizer()
+        _tags = {**pos.word_tag_tab, **pos.tokenizer.user_word_tag_tab}
+    return _tags
+
+
+_tags: dict[str, str] | None = None

@@ -123,3 +123,19 @@ def test_a_news_headline_is_the_title_and_an_id_named_file_gets_its_opening_word
     # a speech's address is not a headline, and a meaningful file name is still the last resort
     speech = parse_text("同志们！\n今天我们召开全区教育工作会议，部署今年的工作。\n", "2024-全区教育工作会议讲话.txt")
     assert speech.meta.title == "2024-全区教育工作会议讲话"
+
+
+@pytest.mark.parametrize("title, region", [
+    ("关于印发顺义区进一步打好疫情防控阻击战若干措施的通知", "顺义区"),  # the verb before the name cut off
+    ("泰州市暂停海陵区企业复工的通知", "海陵区"),
+    ("瀍河回族区念好“五字诀”持续强化疫情防控市场监管", "瀍河回族区"),
+    ("经开区团工委关于募捐的倡议书", "经开区"),
+    ("宁夏：民政服务机构全面设立传染病隔离区", ""),  # a common noun of a district's form
+    ("中华人民共和国自然保护区条例", ""),
+    ("中华人民共和国专属经济区和大陆架法", ""),
+    ("关于保障制造业企业区外用工的若干措施", ""),  # 区外: 区 begins another word
+    ("全国人民代表大会和县级以上地方各级人民代表大会选举法", ""),
+    ("全国人民代表大会常务委员会关于县级以下人民代表大会代表直接选举的若干规定", ""),
+])
+def test_a_region_is_a_place_the_title_names(title, region):
+    assert extract_metadata([title, "各单位：现将有关事项通知如下。"]).region == region
