@@ -148,7 +148,7 @@ def _place_name(text: str, end: int, name: str) -> str:
     of the words around it: none when 区/县 begins another word (`区外`, `和县级`) or follows a
     verb or a function word (`关于县`); the whole word when jieba knows one (`印发顺义区` →
     顺义区); none when a common noun of that form ends it (`隔离区`, `自然保护区`, `出口加工区`)."""
-    from .tokenize import part_of_speech, word_tags
+    from .tokenize import part_of_speech, word_tag
 
     at = max(0, end - 12)
     before = ("", "")
@@ -163,10 +163,9 @@ def _place_name(text: str, end: int, name: str) -> str:
         name = word
     elif len(word) == 1 and before[1][:1] in _NOT_A_NAME and (len(before[0]) > 1 or before[1][:1] != "v"):
         return ""
-    tags = word_tags()
-    if tags.get(name, "")[:2] in ("ns", "nr"):
+    if word_tag(name)[:2] in ("ns", "nr"):
         return name
-    tails = (tags.get(name[-k:]) for k in range(2, len(name) + 1))
+    tails = (word_tag(name[-k:]) for k in range(2, len(name) + 1))
     return "" if any(t and t[:2] not in ("ns", "nr") for t in tails) else name
 
 

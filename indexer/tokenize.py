@@ -139,13 +139,7 @@ def part_of_speech(text: str, guess: bool = True) -> list[tuple[str, str]]:
     return [(w.word, w.flag) for w in _pos_tokenizer().cut(text, HMM=guess)]
 
 
-def word_tags() -> dict[str, str]:
-    """The dictionary's tag of every word it knows (ours included)."""
-    global _tags
-    if _tags is None:
-        pos = _pos_tokenizer()
-        _tags = {**pos.word_tag_tab, **pos.tokenizer.user_word_tag_tab}
-    return _tags
-
-
-_tags: dict[str, str] | None = None
+def word_tag(word: str) -> str:
+    """The dictionary's tag of a word ('' for a word it does not know); our terms first."""
+    pos = _pos_tokenizer()
+    return pos.tokenizer.user_word_tag_tab.get(word) or pos.word_tag_tab.get(word, "")
