@@ -35,18 +35,21 @@ class Postings:
         vocab = self.vocab
         return [vocab[w] for w in dict.fromkeys(words) if w in vocab]
 
-    def scores(self, words: list[str], size: int) -> np.ndarray:
-        """Summed BM25 of the words over every chunk (a repeated word counts once).
+    def scores(self, words: list[str] | dict[str, float], size: int) -> np.ndarray:
+        """Summed BM25 of the words over every chunk (a repeated word counts once); given a
+        dict, each word's score times its weight.
 
         One pass over the words' postings, rather than a chunk-sized array per word: at a
         million chunks that was most of the keyword cost.
         """
-        ids = self.ids(words)
-        if not ids:
+        weights = words if isinstance(words, dict) else dict.fromkeys(words, 1.0)
+        known = [(self.vocab[w], weight) for w, weight in weights.items() if w in self.vocab and weight]
+        if not known:
             return np.zeros(size, dtype=np.float32)
-        spans = [slice(self.indptr[t], self.indptr[t + 1]) for t in ids]
+        spans = [slice(self.indptr[t], self.indptr[t + 1]) for t, _ in known]
         rows = np.concatenate([self.indices[s] for s in spans])
-        scores = np.concatenate([self.data[s] for s in spans])
+        scores = np.concatenate([self.data[s] * weight if weight != 1.0 else self.data[s]
+                                 for s, (_, weight) in zip(spans, known)])
         return np.bincount(rows, weights=scores, minlength=size).astype(np.float32)
 
     def document_frequencies(self) -> dict[str, int]:

@@ -154,14 +154,16 @@ def matched_terms(plan: QueryPlan, text: str) -> list[dict]:
     return out
 
 
-def coverage_of(texts: list[str], words: list[str], df: dict, n: int) -> np.ndarray:
+def coverage_of(texts: list[str], words: list[str] | dict[str, float], df: dict, n: int) -> np.ndarray:
     """The IDF-weighted share of the question's words in each text (the chunk's own text,
-    without the title every chunk of a document is indexed with)."""
+    without the title every chunk of a document is indexed with); given a dict, each word's
+    IDF times its weight."""
     import math
 
     from indexer.chinese import to_traditional
 
-    weights = {w: math.log((n + 1) / (df[w] + 0.5)) for w in dict.fromkeys(words) if df.get(w)}
+    given = words if isinstance(words, dict) else dict.fromkeys(words, 1.0)
+    weights = {w: weight * math.log((n + 1) / (df[w] + 0.5)) for w, weight in given.items() if df.get(w) and weight}
     total = sum(weights.values())
     if not total or not texts:
         return np.zeros(len(texts))

@@ -159,7 +159,7 @@ class Searcher:
         qv = self.embedder.encode(texts)
         qe = qv[-1]
         bm25, size = self.index.bm25, self.index.size
-        words = bm25.scores(list(plan.words), size)
+        words = bm25.scores(plan.weights, size)
         expansions = bm25.scores(list(plan.expansion_words), size)
         if mask is not None:
             words, expansions = np.where(mask, words, 0.0), np.where(mask, expansions, 0.0)
@@ -209,7 +209,7 @@ class Searcher:
     def _coverage(self, plan: QueryPlan, rows: np.ndarray) -> np.ndarray:
         df, n = self.document_frequencies()
         texts = self.index.store.chunks(rows.tolist())
-        return coverage_of([texts[r][0] for r in rows.tolist()], plan.words, df, n)
+        return coverage_of([texts[r][0] for r in rows.tolist()], plan.weights, df, n)
 
     def _sentence_candidates(self, uq: np.ndarray, n: int) -> np.ndarray | None:
         """Chunk rows of the sentences closest to the query: from the sentence index, or for

@@ -47,3 +47,12 @@ def test_shifted_variant_is_refused(saved):
     (path / "params.index.json").write_text(json.dumps({**params, "method": "bm25l"}))
     with pytest.raises(ValueError, match="bm25l"):
         load_postings(path)
+
+
+def test_weighted_words_scale_their_scores(saved):
+    _, path = saved
+    postings = load_postings(path)
+    one = {w: postings.scores([w], len(DOCS)) for w in ("党员", "发展党员")}
+    weighted = postings.scores({"党员": 0.5, "发展党员": 1.0, "没有的词": 1.0}, len(DOCS))
+    np.testing.assert_allclose(weighted, 0.5 * one["党员"] + one["发展党员"], rtol=1e-6)
+    assert not postings.scores({"党员": 0.0}, len(DOCS)).any()

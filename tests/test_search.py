@@ -94,3 +94,18 @@ def test_snippet_and_highlight():
     piece, _ = snippet(text, terms, width=60)
     assert "发展党员" in piece and piece.startswith("…")
     assert mark("发展党员工作", ["发展党员"], "[", "]") == "[发展党员]工作"
+
+
+def test_a_compounds_pieces_count_less_than_its_own_words():
+    from assistant.query import PIECE_WEIGHT, word_weights
+    from assistant.results import coverage_of
+    from indexer.tokenize import tokenize
+
+    words = tokenize("内蒙古对资金使用做了哪些规定")
+    weights = word_weights(words)
+    assert weights["内蒙古"] == 1.0 and weights["资金"] == 1.0
+    assert weights["内蒙"] == weights["蒙古"] == PIECE_WEIGHT < 1.0
+    df = {w: 1 for w in weights}
+    place, topic = coverage_of(["内蒙古召开会议", "规定资金使用"], weights, df, 10)
+    full_place, full_topic = coverage_of(["内蒙古召开会议", "规定资金使用"], words, df, 10)
+    assert place < full_place and topic > full_topic  # the place name no longer outweighs the topic

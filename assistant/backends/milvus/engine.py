@@ -248,13 +248,13 @@ class MilvusEngine:
         dense, use = np.asarray(dense, dtype=np.float32), np.asarray(use, dtype=np.float32)
         avgdl = float(self.meta["bm25"]["avgdl"])
         pool.signals = {"cos_q": dense @ queries[0], "cos_qe": dense @ queries[-1],
-                        "bm25_words": self._bm25(words, plan.words, total, avgdl),
+                        "bm25_words": self._bm25(words, plan.weights, total, avgdl),
                         "bm25_expansions": self._bm25(words, list(plan.expansion_words), total, avgdl),
                         "use_chunk": use @ uq}
         pool.signals["use_sent"] = self._best_sentences(pool.rows, uq, pool.signals["use_chunk"], by_sentence)
         if self.fusion.coverage_weight:
             df, n_chunks = self.document_frequencies()
-            pool.signals["coverage"] = coverage_of([pool.chunks[r].text for r in pool.rows.tolist()], plan.words, df,
+            pool.signals["coverage"] = coverage_of([pool.chunks[r].text for r in pool.rows.tolist()], plan.weights, df,
                                                    n_chunks)
         if self.fusion.cited_weight:
             pool.signals["cited"] = np.array([chunk_prior(self._citations, pool.chunks[r].doc.doc_id, pool.chunks[r].section_key)
@@ -302,18 +302,22 @@ class MilvusEngine:
     def _query_weights(self, plan: QueryPlan, total: int) -> dict[int, float]:
         """The question as a sparse vector: each known word's idf (expansions at their weight)."""
         weights: dict[int, float] = {}
-        for words, scale in ((plan.words, 1.0), (plan.expansion_words, self.fusion.expansion_weight)):
-            for w in dict.fromkeys(words):
+        expansions = dict.fromkeys(plan.expansion_words, self.fusion.expansion_weight)
+        for words in (plan.weights, expansions):
+            for w, scale in words.items():
                 df = self._df.get(w)
                 if df:
                     key = word_key(w)
                     weights[key] = weights.get(key, 0.0) + scale * idf(df, total)
         return weights
 
-    def _bm25(self, docs: list[list[str]], query: list[str], total: int, avgdl: float) -> np.ndarray:
-        """BM25 of each candidate as bm25s computes it for the local index (a word counted once)."""
+    def _bm25(self, docs: list[list[str]], query: list[str] | dict[str, float], total: int,
+              avgdl: float) -> np.ndarray:
+        """BM25 of each candidate as bm25s computes it for the local index (a word counted once;
+        given a dict, times the word's weight, as Postings.scores)."""
         k1, b = BM25_PARAMS["k1"], BM25_PARAMS["b"]
-        known = {w: idf(self._df.get(w), total) for w in dict.fromkeys(query) if self._df.get(w)}
+        given = query if isinstance(query, dict) else dict.fromkeys(query, 1.0)
+        known = {w: weight * idf(self._df.get(w), total) for w, weight in given.items() if self._df.get(w) and weight}
         out = np.zeros(len(docs), dtype=np.float32)
         for i, doc in enumerate(docs):
             counts = Counter(doc)
