@@ -33,7 +33,7 @@ RUN = 16
 GOLD_FIELDS = ("gold", "gold_passages", "gold_doc_ids", "gold_answer")
 # What each gold field is scored by, in the order they are printed.
 METRICS = {"gold": ("recall@5", "hit@5", "mrr@10"), "gold_passages": ("cover@5", "touch@5", "touch_mrr@10"),
-           "gold_doc_ids": ("doc_hit@5",), "gold_answer": ("answer@5",)}
+           "gold_doc_ids": ("doc_hit@5", "doc_own@5"), "gold_answer": ("answer@5",)}
 
 
 class GoldFileError(PolicyQAError, ValueError):
@@ -157,7 +157,14 @@ def _passage_scores(passages: list[str], results: list[SearchResult]) -> tuple[d
 
 def _doc_scores(doc_ids: list[str], results: list[SearchResult]) -> dict:
     wanted = {str(d) for d in doc_ids}
-    return {"doc_hit@5": 1.0 if any(PurePosixPath(r.source).stem in wanted for r in results[:5]) else 0.0}
+    def hit(sources) -> float:
+        return 1.0 if any(PurePosixPath(source).stem in wanted for source in sources) else 0.0
+
+    # doc_hit@5 counts the documents a result lists as saying the same passage (they are shown,
+    # each with a link); doc_own@5 only each result's own document, the rule of
+    # ../shared/tools/README.md written before results listed copies.
+    return {"doc_hit@5": hit(s for r in results[:5] for s in (r.source, *(c.source for c in getattr(r, "copies", ())))),
+            "doc_own@5": hit(r.source for r in results[:5])}
 
 
 def score_question(item: dict, results: list[SearchResult]) -> QuestionScore:

@@ -17,7 +17,7 @@ from indexer.tokenize import tokenize
 from .answer import Answerer
 from .inputs import shorten_topic
 from .query import Filters
-from .results import SearchResult
+from .results import SearchResult, with_copies
 from .targets import Target, find_targets
 
 # A document counts as addressing the topic when its best section's relevance is at
@@ -111,7 +111,7 @@ def find_precedents(answerer: Answerer, text: str, filters: Filters | None = Non
     searcher = answerer.searcher
     text = shorten_topic(text).strip()
     k = min(MAX_CANDIDATE_SECTIONS, max(1, int(searcher.manifest.get("counts", {}).get("sections", MAX_CANDIDATE_SECTIONS))))
-    results = searcher.search(text, k=k, filters=filters)
+    results = with_copies(searcher.search(text, k=k, filters=filters))  # every document's own section
     terms = set(tokenize(text))
     per_doc: dict[str, list[SearchResult]] = {}
     seen: set[str] = set()

@@ -73,10 +73,19 @@ def result_cards(query: str, results: list[SearchResult], empty: str = "") -> st
             f'<div class="pq-cite">[{r.rank}] {esc(citation(r))}</div>'
             f'<div class="pq-meta">相关度 {r.score:.2f}{" · " + meta if meta else ""}'
             f' · <a class="pq-open" href="{esc(section_link(r.doc_id, key))}" target="_blank">在原文中查看</a></div>'
-            f'<div class="pq-text">{highlighted(r.text, terms)}</div>{_matched(r)}'
+            f'<div class="pq-text">{highlighted(r.text, terms)}</div>{_matched(r)}{_copies(r)}'
             f"</div>"
         )
     return "\n".join(cards)
+
+
+def _copies(r: SearchResult) -> str:
+    """The other documents that say the same passage, each a link to its section."""
+    if not r.copies:
+        return ""
+    links = [f'<a class="pq-open" href="{esc(section_link(c.doc_id, c.section_id.partition("#")[2]))}" '
+             f'target="_blank">{esc(c.citation)}</a>' for c in r.copies]
+    return f'<div class="pq-meta pq-copies">相同段落也见于：{"；".join(links)}</div>'
 
 
 def _matched(r: SearchResult) -> str:

@@ -41,6 +41,7 @@ from .results import (  # noqa: F401 - re-exported
     group_passages,
     make_results,
     matched_terms,
+    without_copies,
 )
 
 MIN_CANDIDATES = 200
@@ -260,6 +261,10 @@ class Searcher:
 
     def _results(self, fused: dict[int, float], rows: np.ndarray, signals: dict, k: int,
                  plan: QueryPlan) -> list[SearchResult]:
+        return without_copies(lambda n: self._ranked(fused, rows, signals, n, plan), k)
+
+    def _ranked(self, fused: dict[int, float], rows: np.ndarray, signals: dict, k: int,
+                plan: QueryPlan) -> list[SearchResult]:
         groups = self.passages(fused, k)
         texts = self.index.store.chunks([r for g in groups for r in g])
         chunks = {}

@@ -66,6 +66,8 @@ def format_results(query: str, results: list[SearchResult]) -> str:
         out.append(f"{r.rank}. {path}\n   {meta}\n   {mark(text, terms, on, off)}")
         if r.matched_terms:
             out[-1] += "\n   匹配：" + "、".join(matched_label(m) for m in r.matched_terms)
+        if r.copies:
+            out[-1] += "\n   相同段落也见于：" + "；".join(c.citation for c in r.copies)
     return "\n\n".join(out)
 
 

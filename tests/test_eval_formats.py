@@ -45,9 +45,9 @@ def test_cover_needs_half_of_the_runs_touch_needs_one():
 def test_doc_ids_and_answers():
     item = {"question": "q", "gold_doc_ids": ["0013aa"], "gold_answer": "免征增值税"}
     hits = [result(1, "对纳税人提供的服务，免征增值税。", source="sub/0013aa.txt")]
-    assert score_question(item, hits).metrics == {"doc_hit@5": 1.0, "answer@5": 1.0}
-    assert score_question(item, [result(1, "别的内容", source="0013ab.txt")]).metrics == {"doc_hit@5": 0.0,
-                                                                                     "answer@5": 0.0}
+    assert score_question(item, hits).metrics == {"doc_hit@5": 1.0, "doc_own@5": 1.0, "answer@5": 1.0}
+    assert score_question(item, [result(1, "别的内容", source="0013ab.txt")]).metrics == {
+        "doc_hit@5": 0.0, "doc_own@5": 0.0, "answer@5": 0.0}
     long_answer = "各地税务部门积极拓展非接触式办税缴费服务，发挥电子税务局作用，提高网上办理覆盖面。"
     assert answer_found(long_answer, "……办税缴费服务，发挥电子税务局作用，提高网上办理。其他")  # shares a 16-character run
     assert not answer_found(long_answer, "发挥电子税务局作用")

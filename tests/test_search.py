@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import PurePosixPath
+
 import pytest
 
 from assistant.evaluate import gold_rank, score_question, summarize
@@ -109,3 +112,57 @@ def test_a_compounds_pieces_count_less_than_its_own_words():
     place, topic = coverage_of(["内蒙古召开会议", "规定资金使用"], weights, df, 10)
     full_place, full_topic = coverage_of(["内蒙古召开会议", "规定资金使用"], words, df, 10)
     assert place < full_place and topic > full_topic  # the place name no longer outweighs the topic
+
+
+def _result(rank: int, doc: str, text: str) -> SearchResult:
+    return SearchResult(rank=rank, score=0.5, doc_id=doc, title=f"{doc}工作要点", source=f"{doc}.txt", year=2024,
+                        region="", section_id=f"{doc}#1", section_path=["一、加强党的建设"], text=text, start=0, end=len(text))
+
+
+def test_a_passage_another_document_repeats_is_shown_once_with_its_copies():
+    from assistant.results import fold_copies, without_copies
+
+    same = "严格发展党员。坚持标准，把骨干教师培养成党员，严把党员入口关。"
+    ranked = [_result(1, "甲", same), _result(2, "丙", "1." + same), _result(3, "乙", "新增普惠性幼儿园5所。"),
+              _result(4, "丁", "做好近视防控。确保儿童青少年近视率持续下降。"), _result(5, "戊", same + "（转载）")]
+    kept = fold_copies(ranked)
+    assert [r.doc_id for r in kept] == ["甲", "乙", "丁"]
+    assert [c.doc_id for c in kept[0].copies] == ["丙", "戊"] and kept[0].copies[0].source == "丙.txt"
+    assert kept[0].to_json()["copies"][0]["section_id"] == "丙#1"
+    asked = []
+
+    def results_for(n):  # the engine's best n, as it ranks them
+        asked.append(n)
+        return [replace(r, copies=[]) for r in ranked + [_result(6, "己", "深化师德师风建设。")]][:n]
+
+    top = without_copies(results_for, 4)
+    assert [r.doc_id for r in top] == ["甲", "乙", "丁", "己"] and [r.rank for r in top] == [1, 2, 3, 4]
+    assert asked[0] == 4 and len(asked) > 1  # it asked for more when copies left gaps
+
+
+def test_the_same_words_with_other_figures_are_two_results():
+    from assistant.results import fold_copies
+
+    a = _result(1, "甲", "新建学校3所，增加学位2000个，确保儿童青少年近视率持续下降。")
+    b = _result(2, "乙", "新建学校5所，增加学位3000个，确保儿童青少年近视率持续下降。")
+    assert len(fold_copies([a, b])) == 2
+
+
+def test_search_lists_the_documents_that_repeat_a_passage(mini_corpus, tmp_path):
+    (mini_corpus / "2024-丙区教育工作要点.txt").write_text(
+        "丙区教育局2024年工作要点\n一、加强党的建设\n1.严格发展党员。坚持标准，把骨干教师培养成党员，严把党员入口关。\n",
+        encoding="utf-8")
+    build_index(mini_corpus, tmp_path / "index", embedder=FakeEmbedder())
+    s = Searcher(load_index(tmp_path / "index"), FakeEmbedder())
+    results = s.search("严格发展党员", k=3)
+    first = next(r for r in results if "严格发展党员" in r.text)
+    assert len(results) == 3 and len({r.section_id for r in results}) == 3
+    assert sum("严格发展党员" in r.text for r in results) == 1
+    assert {first.title, *(c.title for c in first.copies)} == {"甲区教育局2023年工作要点", "丙区教育局2024年工作要点"}
+    item = {"question": "严格发展党员", "gold_doc_ids": [PurePosixPath(c.source).stem for c in first.copies]}
+    scores = score_question(item, [first]).metrics
+    assert scores["doc_hit@5"] == 1.0 and scores["doc_own@5"] == 0.0  # a listed copy is shown, not its own result
+    from assistant.render import result_cards
+    from assistant.terminal import format_results
+    assert "相同段落也见于" in result_cards("严格发展党员", results)
+    assert "相同段落也见于：" + first.copies[0].citation in format_results("严格发展党员", results)

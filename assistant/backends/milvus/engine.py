@@ -29,7 +29,15 @@ from indexer.store import DocumentRow, IndexMismatch, IndexNotFound, SectionRow
 
 from ...query import Filters, QueryPlan, check_query, default_thesaurus, make_plan, region_match
 from ...reference import cited_documents
-from ...results import LONG_SECTION_CHUNKS, Chunk, SearchResult, coverage_of, group_passages, make_results
+from ...results import (
+    LONG_SECTION_CHUNKS,
+    Chunk,
+    SearchResult,
+    coverage_of,
+    group_passages,
+    make_results,
+    without_copies,
+)
 from .frequencies import Frequencies
 from .schema import (
     FORMAT_VERSION,
@@ -220,11 +228,15 @@ class MilvusEngine:
         fused = dict(zip(pool.rows.tolist(), combined.tolist()))
         self._put_cited_first(query, fused, pool, filters)
         chunks, sizes = pool.chunks, pool.section_chunks
-        groups = group_passages(sorted(fused, key=fused.get, reverse=True),
-                                lambda r: (chunks[r].doc.doc_id, chunks[r].section_key),
-                                lambda s: sizes.get(s, 1) >= LONG_SECTION_CHUNKS,
-                                lambda ids: max(chunks[i].end for i in ids) - min(chunks[i].start for i in ids), k)
-        return make_results(groups, fused, pool.rows, pool.signals, self.fusion, plan, chunks)
+        order = sorted(fused, key=fused.get, reverse=True)
+
+        def ranked(n: int) -> list[SearchResult]:
+            groups = group_passages(order, lambda r: (chunks[r].doc.doc_id, chunks[r].section_key),
+                                    lambda s: sizes.get(s, 1) >= LONG_SECTION_CHUNKS,
+                                    lambda ids: max(chunks[i].end for i in ids) - min(chunks[i].start for i in ids), n)
+            return make_results(groups, fused, pool.rows, pool.signals, self.fusion, plan, chunks)
+
+        return without_copies(ranked, k)
 
     def signals(self, plan: QueryPlan, n: int, expr: str) -> _Pool:
         """Candidate chunks (the best `n` of every signal, as the local engine) and each signal on them."""
