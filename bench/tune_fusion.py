@@ -37,9 +37,9 @@ EXTERNAL = {"ncpqa-dev": ("ncpqa", "ncpqa-dev/gold.jsonl"), "equals": ("laws", "
             "lawbench-consult": ("laws", "lawbench-consult/gold.jsonl")}
 GRID = {
     "bm25_weight": [0.6, 1.0, 1.5],
-    "second_weight": [0.6, 0.8, 1.2],
+    "second_weight": [0.2, 0.4, 0.8],
     "second_sentences": [0.5, 0.75],
-    "coverage_weight": [0.1, 0.2, 0.35],
+    "coverage_weight": [0.2, 0.3, 0.45],
     "expansion_weight": [0.4, 0.6],
 }
 

@@ -9,7 +9,7 @@ import pytest
 from assistant.answer import Answerer
 from assistant.asked import CONDITION, DATE, MEASURES, NUMBER, ORG, about_subject, asked, gives
 from assistant.cli import main
-from assistant.retrieve import Searcher
+from assistant.retrieve import Filters, Searcher
 from assistant.when import reference_year, relative_years
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
@@ -82,9 +82,21 @@ def test_the_answer_uses_search_passages_in_search_order(answerer):
 
 
 def test_a_question_this_year_prefers_the_newest_documents_without_filtering(answerer):
-    ans = answerer.answer("今年的工作要点有哪些")
-    assert ans.understood == "按 2024 年理解" and ans.passages[0].year == 2024
+    question = "今年的工作要点有哪些"
+    ans = answerer.answer(question)
+    assert ans.understood == "按 2024 年理解"
     assert {p.year for p in ans.passages} == {2023, 2024}  # a preference, not a filter
+
+    def search(prefer: int, k: int = 6) -> list:
+        return answerer.searcher.search(question, k=k, filters=Filters(prefer_years={prefer}))
+
+    assert [p.section_id for p in ans.passages] == [r.section_id for r in search(2024, len(ans.passages))]
+
+    def first(year: int, prefer: int) -> int:
+        return next(i for i, r in enumerate(search(prefer)) if r.year == year)
+
+    # a preferred year's passages come earlier than when the other year is preferred
+    assert first(2024, 2024) < first(2024, 2023) and first(2023, 2023) <= first(2023, 2024)
 
 
 def test_a_gap_is_said_first(answerer):
