@@ -23,7 +23,7 @@ from .compare import SectionInfo, section_info
 from .inputs import check_draft_items, check_draft_size
 from .precedents import DocRef
 from .query import Filters
-from .results import SearchResult
+from .results import SearchResult, with_copies
 
 MARGIN = 0.01
 NEAR_COPY = 0.97
@@ -87,7 +87,8 @@ def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -
         raise DraftError("草稿中没有可识别的条目")
     check_draft_items(len(items))
     for item in items:
-        item.precedents = searcher.search(item.text, k=PRECEDENTS_PER_ITEM, filters=filters)
+        # a plan item kept word for word comes back as one result listing its copies: each is a precedent
+        item.precedents = with_copies(searcher.search(item.text, k=PRECEDENTS_PER_ITEM, filters=filters))
     item_vectors = searcher.encode([it.text for it in items])
     comparable, reason = _comparable_plan(searcher, items, item_vectors, region, doc_type, filters)
     if comparable is None:

@@ -225,3 +225,12 @@ def test_cli_precedents_compare_and_draft_check(real_index, tmp_path, capsys):
     assert "找不到章节" in capsys.readouterr().err
     assert main(["draft-check", str(tmp_path / "none.txt"), "--index", str(real_index)]) == 1
     assert "找不到草稿文件" in capsys.readouterr().err
+
+
+def test_a_draft_items_precedents_include_the_copies_search_folds(mini):
+    draft = "丙区教育局2025年工作要点\n一、加强党的建设\n1.严格发展党员。坚持标准，把骨干教师培养成党员，严把党员入口关。\n"
+    report = check_draft(mini, draft)
+    found = {(p.title, p.section_path[-1]) for p in report.items[0].precedents}
+    # the two plans say the item word for word: search shows it once; both are its precedents
+    assert {("甲区教育局2023年工作要点", "1.严格发展党员"), ("丙区教育局2024年工作要点", "1.严格发展党员")} <= found
+    assert not any(p.copies for p in report.items[0].precedents)
