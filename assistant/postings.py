@@ -20,6 +20,11 @@ VOCAB, PARAMS = "vocab.index.json", "params.index.json"
 SHIFTED_METHODS = {"bm25l", "bm25+"}
 
 
+def weighted(words: list[str] | dict[str, float]) -> dict[str, float]:
+    """Words with their weights: a list's words each once at 1."""
+    return words if isinstance(words, dict) else dict.fromkeys(words, 1.0)
+
+
 @dataclass
 class Postings:
     """Per word, the chunks it occurs in and its precomputed BM25 score in each."""
@@ -42,8 +47,7 @@ class Postings:
         One pass over the words' postings, rather than a chunk-sized array per word: at a
         million chunks that was most of the keyword cost.
         """
-        weights = words if isinstance(words, dict) else dict.fromkeys(words, 1.0)
-        known = [(self.vocab[w], weight) for w, weight in weights.items() if w in self.vocab and weight]
+        known = [(self.vocab[w], weight) for w, weight in weighted(words).items() if w in self.vocab and weight]
         if not known:
             return np.zeros(size, dtype=np.float32)
         spans = [slice(self.indptr[t], self.indptr[t + 1]) for t, _ in known]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from indexer.chinese import to_simplified
 from indexer.errors import PolicyQAError
@@ -83,7 +84,7 @@ class QueryPlan:
     expansions: list[Expansion]
     expansion_words: dict[str, str]  # word → the everyday wording it came from
 
-    @property
+    @cached_property
     def weights(self) -> dict[str, float]:
         """The question's words, each once, with their weight in BM25 and coverage."""
         return word_weights(self.words)

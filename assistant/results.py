@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
 from indexer.chinese import to_simplified
 from indexer.fusion import Fusion
 
+from .postings import weighted
 from .query import QueryPlan
 
 # Granularity: a section of at least this many chunks is "long" (a notice without headings, an
@@ -38,6 +39,11 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NOT_WORD = re.compile(r"\W")
 
 
+def citation_of(title: str, year: int | None, region: str, path: list[str]) -> str:
+    head = " · ".join(str(x) for x in (title, year, region) if x)
+    return " › ".join([head, *path])
+
+
 @dataclass
 class Copy:
     """Another document's section that says what a result says."""
@@ -56,8 +62,7 @@ class Copy:
 
     @property
     def citation(self) -> str:
-        head = " · ".join(str(x) for x in (self.title, self.year, self.region) if x)
-        return " › ".join([head, *self.section_path])
+        return citation_of(self.title, self.year, self.region, self.section_path)
 
 
 @dataclass
@@ -89,13 +94,11 @@ class SearchResult:
         return asdict(self)
 
     def as_copy(self) -> Copy:
-        return Copy(self.doc_id, self.title, self.source, self.year, self.region, self.section_id,
-                    list(self.section_path), self.doc_type, self.org, self.doc_number, self.date)
+        return Copy(**{f.name: getattr(self, f.name) for f in fields(Copy)})
 
     @property
     def citation(self) -> str:
-        head = " · ".join(str(x) for x in (self.title, self.year, self.region) if x)
-        return " › ".join([head, *self.section_path])
+        return citation_of(self.title, self.year, self.region, self.section_path)
 
 
 @dataclass
@@ -215,9 +218,7 @@ def with_copies(results: list[SearchResult]) -> list[SearchResult]:
     for r in results:
         out.append(replace(r, copies=[]))
         for c in r.copies:
-            out.append(replace(r, doc_id=c.doc_id, title=c.title, source=c.source, year=c.year, region=c.region,
-                               section_id=c.section_id, section_path=list(c.section_path), doc_type=c.doc_type,
-                               org=c.org, doc_number=c.doc_number, date=c.date, copies=[]))
+            out.append(replace(r, copies=[], **{f.name: getattr(c, f.name) for f in fields(Copy)}))
     return out
 
 
@@ -253,8 +254,8 @@ def coverage_of(texts: list[str], words: list[str] | dict[str, float], df: dict,
 
     from indexer.chinese import to_traditional
 
-    given = words if isinstance(words, dict) else dict.fromkeys(words, 1.0)
-    weights = {w: weight * math.log((n + 1) / (df[w] + 0.5)) for w, weight in given.items() if df.get(w) and weight}
+    weights = {w: weight * math.log((n + 1) / (df[w] + 0.5)) for w, weight in weighted(words).items()
+               if df.get(w) and weight}
     total = sum(weights.values())
     if not total or not texts:
         return np.zeros(len(texts))

@@ -27,6 +27,7 @@ from indexer.embed import load_embedder
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexMismatch, IndexNotFound, SectionRow
 
+from ...postings import weighted
 from ...query import Filters, QueryPlan, check_query, default_thesaurus, make_plan, region_match
 from ...reference import cited_documents
 from ...results import (
@@ -328,8 +329,8 @@ class MilvusEngine:
         """BM25 of each candidate as bm25s computes it for the local index (a word counted once;
         given a dict, times the word's weight, as Postings.scores)."""
         k1, b = BM25_PARAMS["k1"], BM25_PARAMS["b"]
-        given = query if isinstance(query, dict) else dict.fromkeys(query, 1.0)
-        known = {w: weight * idf(self._df.get(w), total) for w, weight in given.items() if self._df.get(w) and weight}
+        known = {w: weight * idf(self._df.get(w), total) for w, weight in weighted(query).items()
+                 if self._df.get(w) and weight}
         out = np.zeros(len(docs), dtype=np.float32)
         for i, doc in enumerate(docs):
             counts = Counter(doc)
