@@ -141,12 +141,13 @@ def _plan_items(engine, doc) -> list[SectionInfo]:
 def read_draft(path) -> str:
     from pathlib import Path
 
-    from indexer.read import UnreadableFile, read_document
+    from indexer.read import UnreadableFile
+    from indexer.reader_process import read_isolated
 
     if not Path(path).is_file():
         raise DraftError(f"找不到草稿文件：{path}")
     try:
-        return read_document(Path(path))
+        return read_isolated(Path(path))
     except UnreadableFile as e:
         raise DraftError(f"{path}：{e}") from e
 

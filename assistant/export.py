@@ -65,7 +65,7 @@ def comparison_blocks(c: Comparison) -> list[Block]:
         Block("heading", f"对比：{c.a.citation} ↔ {c.b.citation}", 2),
         Block("para", f"甲：{c.a.full_citation}"),
         Block("para", f"乙：{c.b.full_citation}"),
-        Block("para", f"文字相似度 {c.ratio:.0%}。删去的文字标为 [-…-]，新增的标为 {{+…+}}。"),
+        Block("para", f"文字相似度 {c.ratio:.0%}。"),
         Block("diff", ops=c.ops),
     ]
 
@@ -113,6 +113,8 @@ def to_markdown(blocks: list[Block]) -> str:
         elif b.kind == "quote":
             out.append("\n".join("> " + line for line in b.text.split("\n")))
         elif b.kind == "diff":
+            out.append("删去的文字标为 [-…-]，新增的标为 {+…+}。")
+            out.append("")
             out.append(_diff_markup(b.ops))
         elif b.kind == "table":
             head, *body = b.rows
@@ -143,6 +145,7 @@ def to_docx(blocks: list[Block], path) -> None:
         elif b.kind == "quote":
             doc.add_paragraph(b.text, style="Quote")
         elif b.kind == "diff":
+            doc.add_paragraph("删去的文字以删除线和粉色底标出，新增的文字以下划线和绿色底标出。")
             para = doc.add_paragraph()
             for op, a, bb in b.ops:
                 if op == "equal":

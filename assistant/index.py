@@ -96,8 +96,8 @@ def load_index(path: Path, model: str | None = None) -> PolicyIndex:
 
     What can be checked cheaply is checked here, so damage that keeps a file's size (NaN
     vectors, a garbage sentence map) is refused with the rebuild command instead of giving
-    wrong results: shapes against the counts, sentence rows ascending and in range, and a
-    sample of every vector file finite and of unit length at most.
+    wrong results: shapes against the counts, sentence rows ascending and in range, and every
+    row of every vector file finite and of unit length.
     """
     path = Path(path)
     manifest = store.read_manifest(path)
@@ -154,17 +154,14 @@ def _load_parts(path: Path, manifest: dict, db: store.Store, hint: str) -> Polic
 
 
 def _vectors(path: Path, name: str, hint: str, shape: tuple[int | None, int | None]) -> np.ndarray:
-    """A memory-mapped vector file of the expected shape whose sampled rows are finite and of
-    length at most 1 (the models' vectors are normalised)."""
+    """A memory-mapped vector file of the expected shape whose every row is finite and of unit
+    length (the models' vectors are normalised)."""
     array = _part(path, name, hint, lambda: np.load(path / name, mmap_mode="r", allow_pickle=False))
     if array.ndim != 2 or any(want is not None and got != want for got, want in zip(array.shape, shape)):
         raise _damaged(path, name, hint, f"的形状 {tuple(array.shape)} 与索引不符")
-    if len(array):
-        sample = np.asarray(array[np.unique(np.linspace(0, len(array) - 1, num=min(len(array), 512)).astype(np.int64))],
-                            dtype=np.float32)
-        norms = np.linalg.norm(sample, axis=1)
-        if not np.isfinite(sample).all() or (norms > 1.01).any():
-            raise _damaged(path, name, hint, "中有无效的向量（非数值或长度不对）")
+    bad = vectors.damaged_rows(array)
+    if len(bad):
+        raise _damaged(path, name, hint, f"中有无效的向量（非数值、零或长度不对）：{vectors.describe_rows(bad)}")
     return array
 
 

@@ -13,6 +13,7 @@ whole): `<index>.audit.jsonl` and `<index>.feedback.jsonl` unless configured.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -21,6 +22,8 @@ from pathlib import Path
 from indexer.errors import PolicyQAError, os_reason
 
 MAX_COMMENT = 500
+MAX_FIELD = 500  # characters of any one value written to a log
+MAX_NAME = 64  # a user name as logged (no account's name is longer)
 SHOWN = 200  # entries an administrator sees at once
 
 
@@ -28,49 +31,98 @@ class JournalError(PolicyQAError):
     pass
 
 
-class JsonLines:
-    """An append-only JSON-lines file, safe to write from several threads."""
+def _setting(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
-    def __init__(self, path: Path):
+
+class JsonLines:
+    """An append-only JSON-lines file, safe to write from several threads, that rotates by
+    size: past `max_bytes` it becomes `<name>.1` (the older ones `.2` … up to `backups`, the
+    oldest dropped), so a flood of entries costs at most (backups + 1) × max_bytes of disk.
+    (logging's RotatingFileHandler does the same but swallows write errors; a full disk must
+    reach the caller here.)"""
+
+    def __init__(self, path: Path, max_bytes: int | None = None, backups: int | None = None):
         self.path = Path(path)
+        self.max_bytes = max_bytes or _setting("POLICYQA_JOURNAL_MAX_MB", 10) * 1024 * 1024
+        self.backups = backups or _setting("POLICYQA_JOURNAL_FILES", 5)
         self._lock = threading.Lock()
 
     def append(self, record: dict) -> dict:
         record = {"time": time.strftime("%Y-%m-%d %H:%M:%S"), **record}
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.path, "a", encoding="utf-8") as f:
+                if self.path.exists() and self.path.stat().st_size + len(line) > self.max_bytes:
+                    self._rotate()
+                with open(self.path, "ab") as f:
                     f.write(line)
             except OSError as e:
                 raise JournalError(f"无法写入 {self.path}：{os_reason(e)}") from e
         return record
 
+    def _rotate(self) -> None:
+        older = [self.path.with_name(f"{self.path.name}.{n}") for n in range(1, self.backups + 1)]
+        older[-1].unlink(missing_ok=True)
+        for n in range(len(older) - 1, 0, -1):
+            if older[n - 1].exists():
+                os.replace(older[n - 1], older[n])
+        os.replace(self.path, older[0])
+
     def read(self) -> list[dict]:
+        """Every entry of the current file (at most max_bytes)."""
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
-        except (OSError, UnicodeDecodeError) as e:
+        except OSError as e:
             raise JournalError(f"无法读取 {self.path}") from e
-        out = []
-        for line in lines:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a crash: the others still count
-            if isinstance(row, dict):
-                out.append(row)
-        return out
+        return _entries(data.splitlines())
+
+    def tail(self, n: int) -> list[dict]:
+        """The last `n` entries, read from the end of the file: an administrator's look at a
+        large log reads a few blocks, not the whole file."""
+        try:
+            with open(self.path, "rb") as f:
+                end = f.seek(0, os.SEEK_END)
+                data, at = b"", end
+                while at > 0 and data.count(b"\n") <= n:
+                    step = min(64 * 1024, at)
+                    at -= step
+                    f.seek(at)
+                    data = f.read(step) + data
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise JournalError(f"无法读取 {self.path}") from e
+        lines = data.splitlines()
+        return _entries(lines[1:] if at > 0 else lines)[-n:]
+
+
+def _entries(lines: list[bytes]) -> list[dict]:
+    out = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash: the others still count
+        if isinstance(row, dict):
+            out.append(row)
+    return out
 
 
 class Audit(JsonLines):
     def record(self, action: str, user: str = "", document: str = "", **detail) -> dict:
-        return self.append({"action": action, "user": user or "-", "document": document, **detail})
+        detail = {k: v[:MAX_FIELD] if isinstance(v, str) else v for k, v in detail.items()}
+        return self.append({"action": action, "user": (user or "-")[:MAX_NAME], "document": document[:MAX_FIELD],
+                            **detail})
 
     def latest(self, n: int = SHOWN) -> list[dict]:
-        return self.read()[-n:][::-1]
+        return self.tail(n)[::-1]
 
 
 class Feedback(JsonLines):

@@ -110,11 +110,11 @@ def _readable(path: Path, name: str, progress=None) -> None:
     here already (its text is cached for the build)."""
     from indexer import ocr
     from indexer.parse import parse_text
-    from indexer.read import read_document
+    from indexer.reader_process import read_isolated
 
     try:
         with ocr.session(progress=progress):
-            parse_text(read_document(path), name)
+            parse_text(read_isolated(path), name)
     except UnreadableFile as e:
         raise LibraryError(str(e)) from e
 

@@ -30,6 +30,8 @@ def format_report(r: BuildReport) -> str:
         lines.append("  文件：" + "，".join(changes))
         speed = f"，解析 {r.characters} 字，{r.characters / r.seconds:.0f} 字/秒" if r.characters and r.seconds else ""
         lines.append(f"  向量：新计算 {r.embedded} 个，复用 {r.reused} 个；用时 {r.seconds:.1f} 秒{speed}")
+        if r.repaired:
+            lines.append(f"  修复：原索引中 {r.repaired} 个损坏的向量（非数值或为零）已重新计算，没有沿用")
         for label, names in (("新增", r.added), ("更新", r.changed), ("删除", r.removed)):
             for name in names[:LISTED]:
                 lines.append(f"  {label}：{name}")

@@ -1,6 +1,6 @@
 """The page under a long load, as an office would use it, all figures from one run.
 
-    python bench/soak.py [--minutes 5] [--users 20] [--corpus corpus] [--login]
+    python bench/soak.py [--minutes 5] [--users 20] [--corpus corpus] [--login] [--hostile]
 
 Serves `python ui.py` (a separate process, the product's queue settings) over a copy of the
 corpus with the real model, then for the given time runs `--users` gradio_client users, each
@@ -10,6 +10,12 @@ serving); at two thirds, removes it. Prints requests served, failures, p50/p95/m
 overall and while a rebuild ran, throughput, and the server's memory at the start and end.
 With `--login` the server runs with a users file: the users log in as readers, the one who
 uploads and removes as an administrator, and every action is written to the audit log.
+With `--hostile` (implies `--login`) one more client floods the server all along: wrong
+administrator passwords with forged X-Forwarded-For headers, forms with two names and
+20 000-character names; 5 000-character feedback; 2 MB uploads to Gradio's upload route;
+and follow-up questions submitted without waiting. It reports how its attempts were
+answered, and the audit and feedback logs, the upload folder and the server's memory
+(every 5 s) against their bounds.
 """
 
 from __future__ import annotations
@@ -58,7 +64,10 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
     ap.add_argument("--login", action="store_true", help="roles and the audit log on")
+    ap.add_argument("--hostile", action="store_true", help="one client floods logins, feedback, uploads, the queue")
+    ap.add_argument("--flood", default="logins,feedback,uploads,queue", help="with --hostile: which floods")
     args = ap.parse_args()
+    args.login = args.login or args.hostile
     from gradio_client import Client, handle_file
 
     questions = [json.loads(line)["question"] for name in ("dev.jsonl", "dev-colloquial.jsonl")
@@ -71,17 +80,24 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     login = []
-    reader = admin = None
-    if args.login:
-        users = work / "users.json"
-        for name, role in (("admin", "admin"), ("reader", "reader")):
-            subprocess.run([sys.executable, "-m", "webui.cli", "user", "add", name, "--role", role, "--users", str(users),
-                            "--password", f"{name}-password"], cwd=ROOT, env=ENV, check=True, capture_output=True)
-        login = ["--users", str(users)]
-        reader, admin = ("reader", "reader-password"), ("admin", "admin-password")
+    readers: list[tuple[str, str] | None] = [None] * args.users
+    admin = None
+    if args.login:  # each person of the office has an account of their own
+        sys.path.insert(0, str(ROOT))
+        from assistant.accounts import UsersFile
+
+        users = UsersFile(work / "users.json")
+        users.add("admin", "admin", "admin-password")
+        users.add("flooder", "reader", "flooder-password")
+        readers = [(f"reader{n}", f"reader{n}-password") for n in range(args.users)]
+        for name, password in readers:
+            users.add(name, "reader", password)
+        login = ["--users", str(work / "users.json")]
+        admin = ("admin", "admin-password")
+    cache = work / "cache"  # the server's own: its upload folder is measured
     server = subprocess.Popen([sys.executable, "ui.py", "--index", str(index), "--corpus", str(corpus),
-                               "--port", str(port), *login], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               "--port", str(port), *login], cwd=ROOT, env={**ENV, "POLICYQA_CACHE": str(cache)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
             try:
@@ -97,7 +113,7 @@ def main() -> None:
         stop_at = start + args.minutes * 60
 
         def user(n: int) -> None:
-            client = Client(url, auth=reader, verbose=False)
+            client = Client(url, auth=readers[n], verbose=False)
             i = n * 7
             while time.monotonic() < stop_at:
                 q = questions[i % len(questions)]
@@ -135,6 +151,9 @@ def main() -> None:
 
         threads = [threading.Thread(target=user, args=(n,)) for n in range(args.users)]
         threads.append(threading.Thread(target=librarian))
+        flood = Flood(url, stop_at, server.pid, work, cache, args.flood.split(",")) if args.hostile else None
+        if flood is not None:
+            threads += flood.threads()
         for t in threads:
             t.start()
         for t in threads:
@@ -162,11 +181,116 @@ def main() -> None:
     if args.login:
         audit = (work / "index.audit.jsonl").read_text(encoding="utf-8").splitlines()
         result["audit_lines"] = len(audit)
+    if flood is not None:
+        result["flood"] = flood.report()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    (out / ("soak-login.json" if args.login else "soak.json")).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / ("soak-hostile.json" if args.hostile else "soak-login.json" if args.login else "soak.json")).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
+
+
+class Flood:
+    """One hostile client, four ways at once, until `stop_at`; the server's memory and the disk
+    it writes sampled every 5 s."""
+
+    def __init__(self, url: str, stop_at: float, pid: int, work: Path, cache: Path, kinds: list[str]):
+        self.url, self.stop_at, self.pid, self.work, self.cache = url, stop_at, pid, work, cache
+        self.kinds = kinds
+        self.codes: dict[str, dict[str, int]] = {}
+        self.samples: list[dict] = []
+        self.lock = threading.Lock()
+
+    def threads(self) -> list[threading.Thread]:
+        return [threading.Thread(target=getattr(self, kind)) for kind in [*self.kinds, "sample"]]
+
+    def count(self, kind: str, outcome) -> None:
+        with self.lock:
+            self.codes.setdefault(kind, {})
+            self.codes[kind][str(outcome)] = self.codes[kind].get(str(outcome), 0) + 1
+
+    def logins(self) -> None:
+        import httpx
+
+        n = 0
+        with httpx.Client(timeout=30) as client:
+            while time.monotonic() < self.stop_at:
+                n += 1
+                if n % 3 == 0:
+                    r = client.post(f"{self.url}login", content=f"username=reader&username=admin&password=g{n}",
+                                    headers={"content-type": "application/x-www-form-urlencoded"})
+                else:
+                    name = "admin" if n % 3 == 1 else "长" * 20_000
+                    r = client.post(f"{self.url}login", data={"username": name, "password": f"guess{n}"},
+                                    headers={"X-Forwarded-For": f"10.{n % 250}.0.1"})
+                self.count("login", r.status_code)
+
+    def _client(self):
+        from gradio_client import Client
+
+        return Client(self.url, auth=("flooder", "flooder-password"), verbose=False)
+
+    def feedback(self) -> None:
+        client = self._client()
+        while time.monotonic() < self.stop_at:
+            try:
+                reply = client.predict("发展党员有哪些要求", "没用", "意见" * 2500, api_name="/feedback")
+            except Exception:  # noqa: BLE001 - its share of the queue is full (its own flood)
+                self.count("feedback", "queue_full")
+                time.sleep(0.5)
+                continue
+            self.count("feedback", "recorded" if "谢谢" in reply else "limited" if "频繁" in reply else "other")
+
+    def uploads(self) -> None:
+        import httpx
+
+        login = httpx.post(f"{self.url}login", data={"username": "flooder", "password": "flooder-password"})
+        cookies = dict(login.cookies)
+        payload = os.urandom(2 * 1024 * 1024)
+        with httpx.Client(timeout=60, cookies=cookies) as client:
+            n = 0
+            while time.monotonic() < self.stop_at:
+                n += 1
+                r = client.post(f"{self.url}gradio_api/upload", files={"files": (f"草稿{n}.txt", payload)})
+                self.count("upload", r.status_code)
+                if r.status_code == 429:
+                    time.sleep(1)
+
+    def queue(self) -> None:
+        client = self._client()
+        while time.monotonic() < self.stop_at:
+            jobs = [client.submit("那2024年呢", [], [], [], "发展党员有哪些要求", api_name="/ask") for _ in range(50)]
+            for job in jobs:
+                try:
+                    job.result(timeout=120)
+                    self.count("queue", "answered")
+                except Exception:  # noqa: BLE001 - refused at the queue (its share is full)
+                    self.count("queue", "refused")
+
+    def sample(self) -> None:
+        while time.monotonic() < self.stop_at:
+            self.samples.append({"t": round(time.monotonic() - self.stop_at, 1), "rss_mb": round(rss_mb(self.pid)),
+                                 "logs_kb": round(self._bytes(self.work.glob("index.*.jsonl*")) / 1024),
+                                 "uploads_mb": round(self._bytes((self.cache / "page-files").rglob("*")) / 2**20, 1)})
+            time.sleep(5)
+
+    @staticmethod
+    def _bytes(paths) -> int:
+        total = 0
+        for p in paths:
+            try:
+                total += p.stat().st_size if p.is_file() else 0
+            except OSError:
+                pass
+        return total
+
+    def report(self) -> dict:
+        rss = [s["rss_mb"] for s in self.samples]
+        return {"answers": self.codes,
+                "server_rss_mb": {"first": rss[0], "max": max(rss), "last": rss[-1]} if rss else {},
+                "logs_kb_max": max((s["logs_kb"] for s in self.samples), default=0),
+                "uploads_mb_max": max((s["uploads_mb"] for s in self.samples), default=0),
+                "samples": self.samples[:: max(1, len(self.samples) // 24)]}
 
 
 if __name__ == "__main__":

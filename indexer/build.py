@@ -25,11 +25,12 @@ from . import limits, ocr, store
 from .chunk import MAX_CHARS, OVERLAP, chunk_document
 from .citations import citations
 from .embed import DEFAULT_MODEL, Embedder
-from .encoding import EncodingStage, embed_text
+from .encoding import EncodingStage, damaged_vectors, embed_text
 from .errors import os_reason
 from .fusion import Fusion
 from .parse import parse_text
-from .read import CorpusFile, SkippedFile, UnreadableFile, discover, read_document
+from .read import CorpusFile, SkippedFile, UnreadableFile, discover
+from .reader_process import ReaderProcess
 from .records import ParsedDocument
 from .report import BuildError, BuildReport, BuildStopped, write_problem
 from .tokenize import tokenize
@@ -111,7 +112,7 @@ def build_index(
             _refuse_shrink(old, files, removing, corpus, shown)
         settings = _settings(model, max_chars, overlap)
         same_settings = old is not None and old.get("settings") == settings and not rebuild
-        if same_settings and _unchanged(old, files, skipped):
+        if same_settings and _unchanged(old, files, skipped) and not damaged_vectors(index_dir, old):
             report.up_to_date = True
             _fill_counts(report, old)
             report.unchanged = len(files)
@@ -227,34 +228,15 @@ class _Builder(EncodingStage):
         old_db = self._open_old_db()
         needs: list[tuple[int, str]] = []  # (chunk row, embed hash) for every chunk
         prev_files = (self.previous or {}).get("files", {})
-        for n, f in enumerate(files):
-            self.progress("解析", n, len(files))
-            old_entry = (self.reusable or {}).get("files", {}).get(f.source)
-            if old_entry and old_entry["sha256"] == f.sha256 and old_db is not None:
-                self._copy_document(db, old_db, old_entry["doc_id"], f, needs)
-                self.report.unchanged += 1
-                continue
-            try:
-                with self.report.timed("parse"), ocr.session(self.use_ocr, self.progress) as scan:
-                    doc = parse_text(read_document(f.path), f.source)
-                    chunks = chunk_document(doc, self.max_chars, self.overlap)
-                    limits.check_chunks(len(chunks))
-            except UnreadableFile as e:
-                self._skip(f, str(e))
-                continue
-            except BuildError:
-                raise  # the process is stopping
-            except Exception as e:  # a parser bug must not sink the whole corpus
-                self._skip(f, f"解析失败：{type(e).__name__}: {e}")
-                continue
-            self._note_replacements(f, doc.text)
-            self.report.warnings += [SkippedFile(f.source, n, f.sha256) for n in scan.notes]
-            with self.report.timed("store"):
-                self._insert_document(db, doc, chunks, f, needs)
-            if scan.pages:
-                self.files_manifest[f.source]["ocr_pages"] = scan.pages
-            self.report.characters += len(doc.text)
-            (self.report.changed if f.source in prev_files else self.report.added).append(f.source)
+        with ReaderProcess() as reader:
+            for n, f in enumerate(files):
+                self.progress("解析", n, len(files))
+                old_entry = (self.reusable or {}).get("files", {}).get(f.source)
+                if old_entry and old_entry["sha256"] == f.sha256 and old_db is not None:
+                    self._copy_document(db, old_db, old_entry["doc_id"], f, needs)
+                    self.report.unchanged += 1
+                    continue
+                self._read_one(db, reader, f, needs, f.source in prev_files)
         self.progress("解析", len(files), len(files))
         self.report.removed = sorted(set(prev_files) - {f.source for f in files})
         if not self.files_manifest:
@@ -268,6 +250,30 @@ class _Builder(EncodingStage):
         if old_db is not None:
             old_db.close()
         store.write_manifest(staging, self._manifest())
+
+    def _read_one(self, db, reader: ReaderProcess, f: CorpusFile, needs, changed: bool) -> None:
+        """Read, parse and store one new or changed file; a file that cannot be read is skipped."""
+        try:
+            with self.report.timed("parse"), ocr.session(self.use_ocr, self.progress) as scan:
+                doc = parse_text(reader.read(f.path), f.source)
+                chunks = chunk_document(doc, self.max_chars, self.overlap)
+                limits.check_chunks(len(chunks))
+        except UnreadableFile as e:
+            self._skip(f, str(e))
+            return
+        except BuildError:
+            raise  # the process is stopping
+        except Exception as e:  # a parser bug must not sink the whole corpus
+            self._skip(f, f"解析失败：{type(e).__name__}: {e}")
+            return
+        self._note_replacements(f, doc.text)
+        self.report.warnings += [SkippedFile(f.source, n, f.sha256) for n in scan.notes]
+        with self.report.timed("store"):
+            self._insert_document(db, doc, chunks, f, needs)
+        if scan.pages:
+            self.files_manifest[f.source]["ocr_pages"] = scan.pages
+        self.report.characters += len(doc.text)
+        (self.report.changed if changed else self.report.added).append(f.source)
 
     def _open_old_db(self) -> sqlite3.Connection | None:
         if self.previous is None:

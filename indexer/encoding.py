@@ -66,20 +66,33 @@ def embed_text(title: str, path: list[str], text: str) -> str:
     return to_simplified(f"{title}\n{' › '.join(path)}\n{text}")
 
 
+def damaged_vectors(index_dir: Path, manifest: dict) -> int:
+    """Damaged rows in an index's vector files: an unchanged corpus is built again to mend them."""
+    names = [store.VECTORS] + ([store.USE_CHUNKS, store.USE_SENTENCES] if manifest.get("second") else [])
+    try:
+        return sum(len(vectors.damaged_rows(np.load(Path(index_dir) / name, mmap_mode="r"))) for name in names)
+    except (OSError, ValueError):
+        return 1  # unreadable: the build reads it again and recomputes what it cannot reuse
+
+
 class EncodingStage:
     # -- vectors -------------------------------------------------------------------
 
     def _old_vectors(self) -> tuple[dict[str, int], np.ndarray | None]:
+        """The previous index's m3e vectors by text hash, without its damaged rows (they are
+        computed again, not copied forward)."""
         if self.previous is None or not self.reuse_vectors:
             return {}, None
         try:
-            vectors = np.load(self.index_dir / store.VECTORS, mmap_mode="r")
+            old = np.load(self.index_dir / store.VECTORS, mmap_mode="r")
             con = sqlite3.connect(f"file:{self.index_dir / store.DB}?mode=ro", uri=True)
             rows = dict(con.execute("SELECT embed_hash, row FROM chunks").fetchall())
             con.close()
-            return rows, vectors
         except (OSError, ValueError, sqlite3.Error):
             return {}, None
+        bad = set(vectors.damaged_rows(old).tolist())
+        self.report.repaired += len(bad)
+        return {h: row for h, row in rows.items() if row not in bad}, old
 
     def _encode(self, db, staging: Path, needs: list[tuple[int, str]]) -> None:
         """Both models' vectors for the chunks that have none yet, then their FAISS indexes. When
@@ -248,11 +261,17 @@ class EncodingStage:
             con = sqlite3.connect(f"file:{d / store.DB}?mode=ro", uri=True)
             rows = dict(con.execute("SELECT embed_hash, row FROM chunks").fetchall())
             con.close()
-            return {"rows": rows, "chunks": np.load(d / store.USE_CHUNKS, mmap_mode="r"),
-                    "sentences": np.load(d / store.USE_SENTENCES, mmap_mode="r"),
-                    "owner": np.load(d / store.SENTENCE_CHUNK)}
+            old = {"rows": rows, "chunks": np.load(d / store.USE_CHUNKS, mmap_mode="r"),
+                   "sentences": np.load(d / store.USE_SENTENCES, mmap_mode="r"),
+                   "owner": np.load(d / store.SENTENCE_CHUNK)}
         except (OSError, ValueError, sqlite3.Error):
             return None
+        # A chunk whose vector or one of whose sentences' vectors is damaged is encoded again.
+        bad_chunks, bad_sentences = vectors.damaged_rows(old["chunks"]), vectors.damaged_rows(old["sentences"])
+        self.report.repaired += len(bad_chunks) + len(bad_sentences)
+        bad = set(bad_chunks.tolist()) | set(old["owner"][bad_sentences[bad_sentences < len(old["owner"])]].tolist())
+        old["rows"] = {h: row for h, row in rows.items() if row not in bad}
+        return old
 
     def _write_dense(self, staging: Path, chunk_vectors: np.ndarray) -> None:
         with self.report.timed("ann"):

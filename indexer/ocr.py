@@ -25,15 +25,17 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .cache import derived, policyqa_cache
 from .errors import UnreadableFile
 
 VERSION = 1  # bump when reading order or mark removal changes what a page turns into
-MAX_PAGES = 200  # a 2 000-page scan would block every build behind it
-MAX_PIXELS = 40_000_000  # an image of more is refused (a 10 000 × 10 000 photo is 100 M)
 RENDER_DPI = 150  # scanned PDF pages are rendered at this resolution
 LOW_CONFIDENCE = 0.85  # pages recognised less surely are named in the build summary
 _GOOD = 0.80  # a page read at least this surely, in lines wider than tall, is upright
+# A page with fewer dark pixels than this share (and at most a few dozen) is blank: not worth
+# the second or so OCR spends on it. One printed character at 150 dpi has about 150.
+_BLANK_SHARE, _BLANK_FLOOR = 0.00005, 50
 
 
 @dataclass
@@ -51,6 +53,7 @@ class PageText:
     confidence: float
     rotation: int = 0  # degrees the page was turned to read it
     error: str = ""  # why the page could not be read
+    blank: bool = False  # nothing on it to read (the back of a double-sided scan)
 
 
 @dataclass
@@ -146,9 +149,7 @@ def recognise(image, number: int = 1) -> PageText:
     """One page: the orientation that reads best, its lines in reading order, its marks out."""
     from PIL import Image
 
-    if image.width * image.height > MAX_PIXELS:
-        raise UnreadableFile(f"第 {number} 页图片过大（{image.width}×{image.height} 像素，"
-                             f"上限 {MAX_PIXELS // 1_000_000} 百万像素）")
+    limits.check_pixels(image.width, image.height, f"第 {number} 页图片")
     image = image.convert("RGB")
     best, rotation = _lines(image), 0
     if not _upright(best):
@@ -164,6 +165,12 @@ def recognise(image, number: int = 1) -> PageText:
     kept = drop_marks(best, width, height, first_page=number == 1)
     confidence = (sum(x.score * len(x.text) for x in kept) / max(1, sum(len(x.text) for x in kept))) if kept else 0.0
     return PageText(number, "\n".join(reading_order(kept, width)), round(confidence, 4), rotation)
+
+
+def is_blank(image) -> bool:
+    gray = np.asarray(image.convert("L"))
+    dark = int(np.count_nonzero(gray < 160))
+    return dark <= max(_BLANK_FLOOR, _BLANK_SHARE * gray.size)
 
 
 # --- reading order and the marks of a scan ------------------------------------------------------------
@@ -258,8 +265,7 @@ def file_pages(path: Path, images: Callable[[], Iterator], count: int, kind: str
     A page that fails is named and skipped; the others are kept. `numbers`: the pages' numbers
     in the file when only some of its pages are scans (a mixed PDF)."""
     numbers = numbers or list(range(1, count + 1))
-    if count > MAX_PAGES:
-        raise UnreadableFile(f"{kind}有 {count} 页需要文字识别，超过上限 {MAX_PAGES} 页：请拆分后再加入")
+    limits.check_scan_pages(count, kind)
     refuse_if_disabled(kind)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     cached = policyqa_cache() / "ocr" / f"{digest}-v{VERSION}.json"
@@ -278,7 +284,8 @@ def _recognise_all(images: Callable[[], Iterator], numbers: list[int]) -> list[P
         if progress:
             progress("文字识别", done, count)
         try:
-            pages.append(recognise(image, n))
+            limits.check_pixels(image.width, image.height, f"第 {n} 页图片")
+            pages.append(PageText(n, "", 1.0, blank=True) if is_blank(image) else recognise(image, n))
         except UnreadableFile as e:
             pages.append(PageText(n, "", 0.0, error=str(e)))
         except Exception as e:  # a damaged page: the others still count
@@ -294,6 +301,8 @@ def note(pages: list[PageText]) -> None:
     for p in pages:
         if p.error:
             s.notes.append(p.error)
+        elif p.blank:
+            continue
         elif not p.text:
             s.notes.append(f"第 {p.number} 页没有识别出文字")
         elif p.confidence < LOW_CONFIDENCE:

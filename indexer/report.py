@@ -33,6 +33,7 @@ class BuildReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     embedded: int = 0
     reused: int = 0
+    repaired: int = 0  # damaged vectors of the previous index, computed again instead of copied
     characters: int = 0  # characters of the documents parsed in this run
     seconds: float = 0.0
     up_to_date: bool = False
@@ -68,6 +69,11 @@ def write_problem(e: BaseException) -> str:
     """What a failed write says to users when the disk is full, read-only or not ours; else ''."""
     if isinstance(e, OSError) and store.is_disk_error(e):
         return os_reason(e)
-    if isinstance(e, sqlite3.OperationalError) and any(w in str(e) for w in ("full", "readonly", "unable to open")):
-        return str(e)
+    if isinstance(e, sqlite3.OperationalError):
+        return next((why for marker, why in _SQLITE_WRITE_REASONS if marker in str(e)), "")
     return ""
+
+
+# SQLite says why a write failed in English; users read it in Chinese.
+_SQLITE_WRITE_REASONS = (("full", "磁盘已满"), ("readonly", "只读文件系统"), ("unable to open", "无法打开数据库文件"),
+                         ("disk I/O error", "磁盘读写错误"))

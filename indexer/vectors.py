@@ -31,10 +31,32 @@ EXACT_FILTER_LIMIT = 20_000
 ADD_BATCH = 65_536
 
 
+CHECK_BLOCK = 65_536  # rows whose norms are computed at once when vectors are checked
+
+
 def _faiss():
     import faiss
 
     return faiss
+
+
+def damaged_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows that are not a model's vector: not finite, zero, or longer than unit length (the
+    models' vectors are normalised). Every row is checked, a block at a time, so a memory map
+    is read once and never copied whole."""
+    bad = []
+    for start in range(0, len(vectors), CHECK_BLOCK):
+        block = np.asarray(vectors[start:start + CHECK_BLOCK], dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        bad.append(start + np.flatnonzero(~np.isfinite(norms) | (norms < 0.5) | (norms > 1.01)))
+    return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
+
+
+def describe_rows(rows: np.ndarray, shown: int = 5) -> str:
+    """`3 行（第 2、8、9 行）`: rows counted from 1, the first few named."""
+    named = "、".join(str(int(r) + 1) for r in rows[:shown]) + ("…" if len(rows) > shown else "")
+    return f"{len(rows)} 行（第 {named} 行）"
 
 
 def choose_nlist(n: int) -> int:

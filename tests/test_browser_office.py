@@ -232,6 +232,30 @@ def test_the_document_tab_fits_a_phone(chrome, mini_page):
     _choose(chrome, "pq-doc-pick", "甲区")
     _wait(chrome, lambda d: "目录" in d.find_element(By.ID, "pq-doc").text)
     _shots(chrome, "document")
+    chrome.set_window_size(390, 1600)
+    time.sleep(0.6)
+    years = chrome.execute_script(LINES_OF_CELLS, '#pq-docs-table [role=gridcell][data-col="1"]')
+    chrome.set_window_size(1440, 1600)
+    assert sorted(years) == [["2023", 1], ["2024", 1]]  # each year on one line at a phone's width
+
+
+# The text of the cells a selector finds, each with the number of lines it is laid out on.
+LINES_OF_CELLS = """
+const out = [];
+for (const td of document.querySelectorAll(arguments[0])) {
+  const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+  let node, text = '', tops = new Set();
+  while ((node = walker.nextNode())) {
+    if (!node.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const rect of range.getClientRects()) tops.add(Math.round(rect.top));
+    text += node.textContent.trim();
+  }
+  if (text) out.push([text, tops.size]);
+}
+return out;
+"""
 
 
 def teardown_module(module):

@@ -206,6 +206,25 @@ def test_nan_vectors_are_refused_and_rebuild_recomputes_them(mini_corpus, tmp_pa
     assert np.array_equal(np.load(index_dir / store.VECTORS), good)
 
 
+def test_every_damaged_row_is_found_on_load_and_an_ordinary_build_recomputes_it(mini_corpus, tmp_path, capsys):
+    (mini_corpus / "长.txt").write_text("某局通知\n一、总则\n" + "".join(
+        f"{n}.第{n}项工作。开展第{n}次检查，落实整改要求。\n" for n in range(1, 700)), encoding="utf-8")
+    index_dir = tmp_path / "index"
+    _build(mini_corpus, index_dir)
+    good = np.load(index_dir / store.VECTORS).copy()
+    assert len(good) > 600  # a sample of a few hundred rows would miss rows 1 and 7
+    damaged = good.copy()
+    damaged[1] = np.nan
+    damaged[7] = 0.0
+    _overwrite(index_dir / store.VECTORS, damaged)
+    with pytest.raises(store.IndexDamaged, match="2 行（第 2、8 行）"):
+        load_index(index_dir)
+    assert main(["index", str(mini_corpus), "--index", str(index_dir), "--model", "fake"]) == 0  # not --rebuild
+    assert "2 个损坏的向量" in capsys.readouterr().out
+    assert np.array_equal(np.load(index_dir / store.VECTORS), good)
+    load_index(index_dir).close()
+
+
 @pytest.mark.parametrize("name", [store.SENTENCE_CHUNK, store.USE_SENTENCES])
 def test_garbage_second_model_files_are_refused_and_rebuilt(mini_corpus, tmp_path, name):
     index_dir = tmp_path / "index"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -66,8 +67,9 @@ def test_full_disk_for_real_keeps_the_previous_index(mini_corpus, small_disk):
     before = (index_dir / "config.json").read_bytes()
     (mini_corpus / "2025-丁区教育工作要点.txt").write_text(NEW_DOC, encoding="utf-8")
     filler = fill(small_disk, leave=64 * 1024)
-    with pytest.raises(BuildError, match="原索引保持不变"):
+    with pytest.raises(BuildError, match="原索引保持不变") as refused:
         build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    assert not re.search(r"[A-Za-z]{4,}", str(refused.value).split("：")[0].replace(str(small_disk), ""))
     assert (index_dir / "config.json").read_bytes() == before
     assert len(searchable(index_dir)) == 3
     assert not list(small_disk.glob(".index.tmp-*"))  # the half-written build is gone
@@ -125,8 +127,9 @@ def test_simulated_write_failures_keep_the_previous_index(mini_corpus, tmp_path,
         monkeypatch.setattr(store.tempfile, "mkdtemp", forbidden)
     else:
         monkeypatch.setattr(store.fcntl, "flock", forbidden)
-    with pytest.raises(BuildError, match="原索引保持不变"):
+    with pytest.raises(BuildError, match="原索引保持不变") as refused:
         build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    assert not re.search(r"[A-Za-z]{4,}", str(refused.value).split("：")[0].replace(str(tmp_path), ""))  # no English
     assert (index_dir / "config.json").read_bytes() == before
     assert len(searchable(index_dir)) == 3
     assert not list(tmp_path.glob(".index.tmp-*"))

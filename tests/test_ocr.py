@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer import ocr
+from indexer import limits, ocr
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 from indexer.errors import UnreadableFile
@@ -66,7 +66,7 @@ def test_a_file_is_recognised_once_then_read_from_the_cache(monkeypatch, tmp_pat
     calls = []
     monkeypatch.setattr(ocr, "recognise", lambda image, n: calls.append(n) or ocr.PageText(n, "一、总则\n1.内容。", 0.99))
     path = tmp_path / "照片.png"
-    Image.new("RGB", (60, 40), "white").save(path)
+    Image.new("RGB", (60, 40), "black").save(path)  # not blank: a blank page is never recognised
     assert "一、总则" in read_document(path)
     moved = tmp_path / "moved" / "别的名字.png"
     moved.parent.mkdir()
@@ -96,7 +96,7 @@ def test_bad_inputs_are_skipped_with_their_reasons(tmp_path, monkeypatch):
 def test_too_many_pages_to_recognise_are_refused(tmp_path, monkeypatch):
     from PIL import Image
 
-    monkeypatch.setattr(ocr, "MAX_PAGES", 2)
+    monkeypatch.setattr(limits, "MAX_SCAN_PAGES", 2)
     frames = [Image.new("RGB", (40, 40), "white") for _ in range(3)]
     frames[0].save(tmp_path / "多页.tiff", save_all=True, append_images=frames[1:])
     with pytest.raises(UnreadableFile, match="超过上限 2 页"):

@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Service
-from assistant.throttle import FIRST_WAIT, FREE_FAILURES, LONGEST_WAIT, LoginThrottle
+from assistant.throttle import (
+    ADDRESS_FREE_FAILURES,
+    FIRST_WAIT,
+    FREE_FAILURES,
+    LONGEST_WAIT,
+    NAME_FREE_FAILURES,
+    DeviceTokens,
+    LoginThrottle,
+)
 from indexer import store
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
@@ -115,9 +123,11 @@ def test_failed_logins_wait_longer_each_time():
         throttle.failed("admin", "10.0.0.1")
         assert throttle.wait("admin", "10.0.0.1") == 0
     throttle.failed("admin", "10.0.0.1")
-    assert throttle.wait("admin", "10.0.0.2") == FIRST_WAIT  # the name waits, from any address
-    assert throttle.wait("bob", "10.0.0.1") == FIRST_WAIT  # and so does the address, for any name
-    assert throttle.wait("bob", "10.0.0.2") == 0
+    assert throttle.wait("admin", "10.0.0.1") == FIRST_WAIT  # this name at this address waits
+    assert throttle.wait("bob", "10.0.0.1") == 0  # another name at the address does not, yet
+    for n in range(NAME_FREE_FAILURES - FREE_FAILURES):
+        throttle.failed("admin", f"10.0.1.{n}")
+    assert throttle.wait("admin", "10.0.9.9") == FIRST_WAIT  # the name, from any address
     now[0] += FIRST_WAIT
     throttle.failed("admin", "10.0.0.1")
     assert throttle.wait("admin", "10.0.0.1") == 2 * FIRST_WAIT
@@ -126,6 +136,38 @@ def test_failed_logins_wait_longer_each_time():
     assert throttle.wait("admin", "10.0.0.1") == LONGEST_WAIT
     throttle.succeeded("admin", "10.0.0.1")
     assert throttle.wait("admin", "10.0.0.1") == 0
+
+
+def test_another_accounts_success_does_not_clear_the_count():
+    now = [1000.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(50):  # 4 guesses at the administrator, then a login with one's own reader account
+        for _ in range(4):
+            throttle.failed("admin", "10.0.0.1")
+        throttle.succeeded("reader", "10.0.0.1")
+    assert throttle.wait("admin", "10.0.0.1") == LONGEST_WAIT
+
+
+def test_one_password_sprayed_over_many_names_waits_by_address():
+    throttle = LoginThrottle(clock=lambda: 1000.0)
+    for n in range(ADDRESS_FREE_FAILURES):
+        assert throttle.wait(f"user{n}", "10.0.0.1") == 0
+        throttle.failed(f"user{n}", "10.0.0.1")
+    assert throttle.wait("anyone", "10.0.0.1") == FIRST_WAIT
+    assert throttle.wait("anyone", "10.0.0.2") == 0
+
+
+def test_guessing_cannot_lock_out_a_returning_user():
+    throttle = LoginThrottle(clock=lambda: 1000.0)
+    devices = DeviceTokens(clock=lambda: 1000.0)
+    token = devices.issue("admin")
+    for _ in range(100):  # an anonymous guesser, at the same (proxy) address
+        throttle.failed("admin", "127.0.0.1")
+    assert throttle.wait("admin", "127.0.0.1") == LONGEST_WAIT
+    device = devices.device(token, "admin")
+    assert device and throttle.wait("admin", "127.0.0.1", device) == 0
+    assert devices.device(token, "reader") is None and devices.device(token[:-2] + "xx", "admin") is None
+    assert DeviceTokens(clock=lambda: 1000.0 + 31 * 86400).device(token, "admin") is None  # another key
 
 
 def test_guessing_passwords_is_throttled_and_logged(mini_corpus, tmp_path, caplog):

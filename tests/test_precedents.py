@@ -121,6 +121,9 @@ def test_markdown_and_docx_exports_hold_every_citation(mini, tmp_path):
         assert c in md
         assert c in text
     assert "先例：严格发展党员" in text
+    # each format's legend names the marks it uses
+    assert "[-…-]" in md and "删除线" not in md
+    assert "删除线" in text and "[-" not in text and "{+" not in text
 
 
 def test_export_refuses_other_formats(mini, tmp_path):

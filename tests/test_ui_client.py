@@ -27,8 +27,10 @@ def launch(service: Service, auth: tuple[str, str] | None = None, users=None, **
     from webui.access import Access
     from webui.layout import build_app
     from webui.server import launch as serve_page
+    from webui.server import use_page_files
 
     access = Access(users=users, admin=auth, audit=service.audit)
+    use_page_files()  # as serve() does: before the page is built
     app = build_app(service, access)
     port = free_port()
     serve_page(app, "127.0.0.1", port, access=access, prevent_thread_lock=True, quiet=True, **kwargs)

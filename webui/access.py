@@ -10,24 +10,30 @@ checks the caller's role (`Access.require_admin`).
 routes, but answers a few others to anyone (heartbeat, run history, token, app id) and
 embeds the API description, with the dropdown choices (document titles, regions), in the
 login page itself. Until the visitor has a session, only what the login form needs is
-served, the embedded API description is blanked, failed logins are throttled per name and
-per address (assistant/throttle.py), and every login is written to the audit log.
+served and the embedded API description is blanked. A login names one user (a form with two
+names is refused: Gradio would log in the last while a throttle counted the first); failed
+logins are throttled (assistant/throttle.py) and written to the audit log with the name
+tried and the client's address, the proxy's header believed only from a trusted proxy
+(`--trusted-proxy`). A session ends as soon as its account is removed or changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import math
 import re
-from urllib.parse import parse_qs
+import threading
+from collections import OrderedDict
+from http.cookies import SimpleCookie
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from assistant.accounts import ADMIN, READER, UsersFile
 from assistant.journal import Audit
-from assistant.throttle import LoginThrottle
+from assistant.throttle import DEVICE_DAYS, DeviceTokens, LoginThrottle, RateLimit, Summary
 from indexer.errors import PolicyQAError
 
 log = logging.getLogger("policyqa.ui")
@@ -53,6 +59,14 @@ class Access:
         if self.admin is not None and name == self.admin[0]:
             return hmac.compare_digest(password.encode(), self.admin[1].encode())
         return self.users is not None and self.users.check(name, password) is not None
+
+    def fingerprint(self, name: str) -> str | None:
+        """What a session was opened with: it stays valid while this is unchanged (None: no
+        such account any more)."""
+        if self.admin is not None and name == self.admin[0]:
+            return hashlib.sha256(f"{ADMIN}|{self.admin[1]}".encode()).hexdigest()
+        account = self.users.get(name) if self.users is not None else None
+        return hashlib.sha256(f"{account.role}|{account.password}".encode()).hexdigest() if account else None
 
     def role(self, name: str | None) -> str:
         if not self.enabled:
@@ -91,6 +105,17 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return (user, password)
 
 
+MAX_LOGIN_BODY = 16 * 1024  # a login form is a name and a password
+MAX_NAME = 64  # longer names are no account's (accounts.check_name)
+MAX_SESSIONS_PER_USER = 20  # the oldest session of a user ends when a newer one passes this
+DEVICE_COOKIE = "policyqa-device"
+# Files sent to Gradio's upload route, per user: a burst, then a rate (bytes). Temporary files
+# are also removed by age (webui/server.py), so their space stays bounded.
+UPLOAD_BURST_BYTES = 200 * 1024 * 1024
+UPLOAD_BYTES_PER_HOUR = 1024 * 1024 * 1024
+UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
+
+
 class LoginGate:
     SHELL = {"/", "/login", "/login/", "/logout", "/config", "/config/", "/favicon.ico", "/robots.txt",
              "/manifest.json", "/theme.css", "/gradio_api/theme.css", "/gradio_api/startup-events",
@@ -98,16 +123,27 @@ class LoginGate:
     SHELL_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
     LOGIN = {"/login", "/login/"}
     _EMBEDDED = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.S)
-    throttle = LoginThrottle()  # one per process: every app served shares the counts
+    # One per process: every app served shares the counts.
+    throttle = LoginThrottle()
+    devices = DeviceTokens()
+    refusals = Summary()  # throttled and malformed attempts: a line a minute per name and address
+    uploads = RateLimit(UPLOAD_BURST_BYTES, UPLOAD_BYTES_PER_HOUR)
 
     def __init__(self, app, access: Access | None = None):
         self.app = app
         self.access = access or Access()
+        self._sessions: OrderedDict[str, tuple[str, str]] = OrderedDict()  # token -> (user, fingerprint)
+        self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path") in self.LOGIN:
             return await self._login(scope, receive, send)
-        if scope["type"] not in ("http", "websocket") or self._logged_in(scope):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        user = self._session_user(scope)
+        if user is not None:
+            if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path") in UPLOAD_PATHS:
+                return await self._upload(scope, receive, send, user)
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         if path not in self.SHELL and not path.startswith(self.SHELL_PREFIXES):
@@ -127,52 +163,112 @@ class LoginGate:
 
         await self.app(scope, receive, collect)
 
+    # -- logging in ------------------------------------------------------------------------
+
     async def _login(self, scope, receive, send) -> None:
-        """A login attempt: refused at once while its name or address must wait; otherwise
-        passed to Gradio, a failure counted, logged and written to the audit log."""
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False) and len(body) < 64 * 1024
-        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()
+        """A login attempt: one name, not throttled; passed to Gradio, its outcome counted and
+        written to the audit log."""
         address = (scope.get("client") or ("?", 0))[0]
-        wait = self.throttle.wait(user, address)
+        body = await _read_body(receive, MAX_LOGIN_BODY)
+        if body is None:
+            return await self._refuse_login(scope, send, 413, "登录请求过大", "", address, "请求过大")
+        form = await Request(scope, _replay(body)).form(max_files=0, max_fields=8, max_part_size=MAX_LOGIN_BODY)
+        names, passwords = form.getlist("username"), form.getlist("password")
+        if len(names) != 1 or len(passwords) != 1 or not isinstance(names[0], str):
+            shown = "、".join(str(n)[:MAX_NAME] for n in names[:3])
+            return await self._refuse_login(scope, send, 400, "登录请求无效：应恰好包含一个用户名和一个密码", shown,
+                                            address, f"含 {len(names)} 个用户名、{len(passwords)} 个密码")
+        user = names[0].strip()
+        if len(user) > MAX_NAME:
+            return await self._refuse_login(scope, send, 400, "用户名或密码错误", user[:MAX_NAME] + "…", address,
+                                            "用户名过长")
+        device = self.devices.device(Request(scope).cookies.get(DEVICE_COOKIE), user)
+        wait = self.throttle.wait(user, address, device)
         if wait > 0:
             log.warning("登录被限制：用户 %r，地址 %s，还需等待 %.0f 秒", user, address, wait)
-            self.access.record("login_throttled", user=user, address=address)
-            response = JSONResponse({"detail": f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试"}, status_code=429,
-                                    headers={"Retry-After": str(math.ceil(wait))})
-            return await response(scope, receive, send)
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return await self._refuse_login(scope, send, 429, f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试",
+                                            user, address, "", action="login_throttled",
+                                            headers={"Retry-After": str(math.ceil(wait))})
 
         async def watch(message):
             if message["type"] == "http.response.start":
                 if message["status"] == 200:
-                    self.throttle.succeeded(user, address)
+                    self.throttle.succeeded(user, address, device)
+                    self._opened(scope, message, user)
+                    message = _with_cookie(message, DEVICE_COOKIE, self.devices.issue(user))
                     self.access.record("login", user=user, address=address)
                 else:
-                    failures = self.throttle.failed(user, address)
+                    failures = self.throttle.failed(user, address, device)
                     log.warning("登录失败：用户 %r，地址 %s（连续第 %d 次）", user, address, failures)
                     self.access.record("login_failed", user=user, address=address)
             await send(message)
 
-        await self.app(scope, replay, watch)
+        await self.app(scope, _replay(body), watch)
 
-    @staticmethod
-    def _logged_in(scope) -> bool:
+    async def _refuse_login(self, scope, send, status: int, detail: str, user: str, address: str, reason: str,
+                            action: str = "login_refused", headers: dict | None = None) -> None:
+        left_out = self.refusals.due((action, user, address))
+        if left_out is not None:
+            extra = {"reason": reason} if reason else {}
+            self.access.record(action, user=user, address=address, **extra,
+                               **({"omitted": left_out} if left_out else {}))
+        response = JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        await response(scope, _replay(b""), send)
+
+    def _opened(self, scope, start, user: str) -> None:
+        """Remember the session Gradio just opened, with the account it was opened for; a user's
+        oldest sessions end past MAX_SESSIONS_PER_USER."""
+        token = _cookie_value(start, "access-token-")
+        fingerprint = self.access.fingerprint(user)
+        if not token or fingerprint is None:
+            return
+        tokens = getattr(scope.get("app"), "tokens", {})
+        with self._lock:
+            for gone in [t for t in self._sessions if t not in tokens]:  # ended by Gradio's logout
+                self._sessions.pop(gone)
+            self._sessions[token] = (user, fingerprint)
+            mine = [t for t, (u, _) in self._sessions.items() if u == user]
+            for old in mine[:-MAX_SESSIONS_PER_USER]:
+                self._end(old, tokens)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def _session_user(self, scope) -> str | None:
+        """The user of a live session, or None. A session whose account was removed, or whose
+        password or role changed, ends here, at its next request."""
         gradio_app = scope.get("app")
         cookie_id = getattr(gradio_app, "cookie_id", None)
         cookies = Request(scope).cookies if scope["type"] == "http" else {}
         token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
-        return getattr(gradio_app, "tokens", {}).get(token) is not None
+        tokens = getattr(gradio_app, "tokens", {})
+        user = tokens.get(token)
+        if user is None:
+            return None
+        with self._lock:
+            opened = self._sessions.get(token)
+            if opened is None or opened[0] != user or opened[1] != self.access.fingerprint(user):
+                self._end(token, tokens)
+                return None
+        return user
+
+    def _end(self, token: str, tokens: dict) -> None:
+        self._sessions.pop(token, None)
+        tokens.pop(token, None)
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    async def _upload(self, scope, receive, send, user: str) -> None:
+        """Gradio's upload route, within the user's share of bytes."""
+        length = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        if length is None or not length.isdigit():
+            response = JSONResponse({"detail": "上传请求须注明长度（Content-Length）"}, status_code=411)
+            return await response(scope, receive, send)
+        wait = self.uploads.take(user, float(length))
+        if wait > 0:
+            response = JSONResponse({"detail": f"上传过于频繁，请 {math.ceil(wait)} 秒后再试"}, status_code=429,
+                                    headers={"Retry-After": str(math.ceil(wait))})
+            return await response(scope, receive, send)
+        await self.app(scope, receive, send)
 
     @staticmethod
     async def _refuse(scope, receive, send) -> None:
@@ -192,3 +288,44 @@ class LoginGate:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The request's body, or None past `limit` bytes."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > limit:
+            return None
+    return body
+
+
+def _replay(body: bytes):
+    """A `receive` that gives the buffered body once, then a disconnect."""
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _cookie_value(start, prefix: str) -> str:
+    for key, value in start.get("headers", []):
+        if key.lower() == b"set-cookie":
+            cookie = SimpleCookie(value.decode("latin-1"))
+            for name, morsel in cookie.items():
+                if name.startswith(prefix) and morsel.value:
+                    return morsel.value
+    return ""
+
+
+def _with_cookie(start, name: str, value: str) -> dict:
+    cookie = f"{name}={value}; Max-Age={DEVICE_DAYS * 86400}; Path=/; HttpOnly; SameSite=Lax"
+    return {**start, "headers": [*start.get("headers", []), (b"set-cookie", cookie.encode("latin-1"))]}

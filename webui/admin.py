@@ -4,6 +4,7 @@ questions to improve. Every action checks the caller's role on the server and is
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -27,23 +28,25 @@ class Admin:
         self.access = access
         self.page = page
 
-    def _refused(self, e: Exception, what: str) -> tuple:
+    def _refused(self, e: Exception, what: str, request) -> tuple:
         if isinstance(e, PolicyQAError):
-            return (status(f"{what}失败：{e}"), *self.page.lists())
+            return (status(f"{what}失败：{e}"), *self.page.lists(request))
         log.exception("%s failed", what)
-        return (status(f"{what}失败：内部错误（{type(e).__name__}）"), *self.page.lists())
+        return (status(f"{what}失败：内部错误（{type(e).__name__}）"), *self.page.lists(request))
 
     def upload(self, files, same_name: str = KEEP_BOTH, request: gr.Request = None,
                progress=gr.Progress()):  # noqa: B008 - how Gradio injects progress
         try:
             user = self.access.require_admin(request)
             if not files:
-                return (status("请先选择要上传的文件。"), *self.page.lists(), gr.update())
+                return (status("请先选择要上传的文件。"), *self.page.lists(request), gr.update())
             pairs = [(Path(f), Path(f).name) for f in (files if isinstance(files, list) else [files])]
             on_conflict = REPLACE if same_name == REPLACE else KEEP_BOTH
             uploads, report = self.service.upload(pairs, progress=_progress(progress), on_conflict=on_conflict)
         except Exception as e:
-            return (*self._refused(e, "上传"), gr.update())
+            return (*self._refused(e, "上传", request), gr.update())
+        finally:
+            discard_uploaded(files)
         for u in uploads:
             self.access.record("upload", user=user, document=u.saved_as or u.name, outcome=u.action,
                                reason=u.reason)
@@ -52,7 +55,7 @@ class Admin:
             lines.append(f"索引现有 {report.documents} 个文档、{report.sections} 个章节（新增 {len(report.added)}，"
                          f"更新 {len(report.changed)}，新计算向量 {report.embedded} 个）。")
             lines += [f"注意 {w.source}：{w.reason}" for w in report.warnings]
-        return (status(*lines), *self.page.lists(), None)  # the file list is cleared
+        return (status(*lines), *self.page.lists(request), None)  # the file list is cleared
 
     def confirm_removal(self, doc_id: str, request: gr.Request = None):
         """The first step of a removal: ask, naming the document (confirm box, its text, status)."""
@@ -75,24 +78,24 @@ class Admin:
         try:
             user = self.access.require_admin(request)
             if not doc_id:
-                return (status("请选择要移除的文档。"), *self.page.lists(), gr.update(visible=False))
+                return (status("请选择要移除的文档。"), *self.page.lists(request), gr.update(visible=False))
             removed, report = self.service.remove(doc_id, progress=_progress(progress), user=user)
         except Exception as e:
-            return (*self._refused(e, "移除"), gr.update(visible=False))
+            return (*self._refused(e, "移除", request), gr.update(visible=False))
         self.access.record("remove", user=user, document=removed.source, stored=removed.stored)
         return (status(f"已从索引移除：{removed.source}（文件已移到文档文件夹的 .removed/{removed.stored}，可在下方恢复）。"
-                       f"索引现有 {report.documents} 个文档。"), *self.page.lists(), gr.update(visible=False))
+                       f"索引现有 {report.documents} 个文档。"), *self.page.lists(request), gr.update(visible=False))
 
     def restore(self, stored: str, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
         try:
             user = self.access.require_admin(request)
             if not stored:
-                return (status("请选择要恢复的文档。"), *self.page.lists())
+                return (status("请选择要恢复的文档。"), *self.page.lists(request))
             source, report = self.service.restore(stored, progress=_progress(progress))
         except Exception as e:
-            return self._refused(e, "恢复")
+            return self._refused(e, "恢复", request)
         self.access.record("restore", user=user, document=source, stored=stored)
-        return (status(f"已恢复：{source}，并重新加入索引。索引现有 {report.documents} 个文档。"), *self.page.lists())
+        return (status(f"已恢复：{source}，并重新加入索引。索引现有 {report.documents} 个文档。"), *self.page.lists(request))
 
     def rebuild(self, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
         """Index the corpus folder again (files added or changed by hand are picked up)."""
@@ -100,12 +103,12 @@ class Admin:
             user = self.access.require_admin(request)
             report = self.service.reindex(_progress(progress))
         except Exception as e:
-            return self._refused(e, "重建索引")
+            return self._refused(e, "重建索引", request)
         self.access.record("rebuild", user=user, added=len(report.added), changed=len(report.changed),
                            removed=len(report.removed))
         state = "索引已是最新" if report.up_to_date else (
             f"已更新索引：新增 {len(report.added)}，更新 {len(report.changed)}，删除 {len(report.removed)}")
-        return (status(f"{state}；现有 {report.documents} 个文档。"), *self.page.lists())
+        return (status(f"{state}；现有 {report.documents} 个文档。"), *self.page.lists(request))
 
     def audit(self, request: gr.Request = None) -> list[list]:
         try:
@@ -132,3 +135,16 @@ _ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled"
 def _details(row: dict) -> str:
     skip = {"time", "user", "action", "document"}
     return "，".join(f"{k}={v}" for k, v in row.items() if k not in skip and v not in ("", None))
+
+
+def discard_uploaded(files) -> None:
+    """Gradio's copies of uploaded files, once used: the corpus holds what was kept. Only files
+    in the page's own folder (webui/server.py) are removed, never a path a caller named."""
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if not folder or not files:
+        return
+    home = Path(folder).resolve()
+    for f in files if isinstance(files, list) else [files]:
+        path = Path(str(f)).resolve()
+        if home in path.parents:
+            path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ on the server (`Access.require_admin`) and are written to the audit log."""
 from __future__ import annotations
 
 import logging
+import math
 
 import gradio as gr
 
@@ -21,6 +22,7 @@ from assistant.render import (
     result_cards,
 )
 from assistant.service import Service
+from assistant.throttle import RateLimit
 from indexer.errors import PolicyQAError
 
 from .access import Access
@@ -28,6 +30,7 @@ from .access import Access
 log = logging.getLogger("policyqa.ui")
 MAX_K = 50
 MAX_TURNS = 20  # questions of one conversation kept on the page
+FEEDBACK_BURST, FEEDBACK_PER_HOUR = 20, 120  # votes one user may give at once, and an hour
 DOC_HEADERS = ["标题", "年份", "地区", "类型"]  # the rest is in the document's own header, below
 # What `/list_documents` gives scripts: every field, the file and the document id included.
 API_DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
@@ -74,6 +77,7 @@ class Page:
     def __init__(self, service: Service, access: Access):
         self.service = service
         self.access = access
+        self.votes = RateLimit(FEEDBACK_BURST, FEEDBACK_PER_HOUR)
 
     # -- lists from the index as it is now -------------------------------------------------
 
@@ -103,22 +107,23 @@ class Page:
         return [[d.title, d.org, d.doc_number, d.date, d.year or "", d.region, d.doc_type, d.sections, d.source,
                  d.doc_id] for d in docs]
 
-    def lists(self) -> tuple:
+    def lists(self, request: gr.Request = None) -> tuple:
         """Every list of the page, as the index is now: the table, the filters of both tabs,
-        the document pickers; and the index's stamp, to notice the next change."""
+        the document pickers; and the index's stamp, to notice the next change. Removed
+        documents are listed to administrators only."""
         years, regions, titles = self.choices()
-        removed = self._removed_choices()
+        removed = self._removed_choices() if self.access.is_admin(request) else []
         return (self.service.stamp(), self.table(),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=titles), gr.update(choices=titles, value=None), gr.update(choices=removed, value=None))
 
-    def lists_if_changed(self, seen: str) -> tuple:
+    def lists_if_changed(self, seen: str, request: gr.Request = None) -> tuple:
         """After any action: the lists again if a rebuild landed since this tab last saw them
         (an upload or a removal in another tab), else nothing changes."""
         if seen == self.service.stamp():
             return (seen, *(gr.update() for _ in range(10)))
-        return self.lists()
+        return self.lists(request)
 
     def _removed_choices(self) -> list[tuple[str, str]]:
         try:
@@ -131,7 +136,7 @@ class Page:
         who = self.access.user(request)
         role = "管理员" if admin else "读者"
         greeting = f"已登录：{who}（{role}）" if self.access.enabled and who else ""
-        return (*self.lists(), gr.update(visible=admin), status(greeting))
+        return (*self.lists(request), gr.update(visible=admin), status(greeting))
 
     # -- 问答 --------------------------------------------------------------------------------
 
@@ -150,7 +155,7 @@ class Page:
             request: gr.Request = None):
         """The API: an answer and its passages; `follow_up_of` continues a previous question."""
         try:
-            understood, follow = understand(question or "", follow_up_of or None)
+            understood, follow = understand(clean_query(question), clean_query(follow_up_of) or None)
             lead = notice(question) + (_understood(understood) if follow else "")
             for answer in self._answers(understood, filters_of(years, regions, docs), self.access.user(request)):
                 passages = result_cards(answer.question, answer.passages) if answer.status == "ok" else ""
@@ -163,20 +168,23 @@ class Page:
     def converse(self, question: str, years: list, regions: list, docs: list, history: list,
                  request: gr.Request = None):
         """The page's 问答: a conversation whose follow-ups (`那2024年呢`) go on from the question
-        before, shown as understood, with the earlier questions and answers kept above."""
-        history = list(history or [])
+        before, shown as understood, with the earlier questions and answers kept above. The
+        conversation belongs to the user who had it: another user's session never sees it."""
+        user = self.access.user(request)
+        history = own_turns(history, user)
         previous = history[-1]["understood"] if history else None
         filters = filters_of(years, regions, docs)
         try:
-            understood, follow = understand(question or "", previous)
+            asked = clean_query(question)  # what is kept of a question: at most MAX_QUERY_CHARS
+            understood, follow = understand(asked, previous)
             lead = notice(question) + (_understood(understood) if follow else "")
             answer = None
-            for answer in self._answers(understood, filters, self.access.user(request)):
+            for answer in self._answers(understood, filters, user):
                 passages = result_cards(answer.question, answer.passages) if answer.status == "ok" else ""
                 yield (lead + answer_html(answer), filter_notice(filters) + passages, conversation_html(history),
                        history, understood, gr.update(visible=answer.status == "ok"), "")
-            if answer is not None and (question or "").strip():
-                turn = {"question": question.strip(), "understood": understood, "status": answer.status,
+            if answer is not None and asked:
+                turn = {"user": user, "question": asked, "understood": understood, "status": answer.status,
                         "html": lead + answer_html(answer)}
                 history = (history + [turn])[-MAX_TURNS:]
                 yield (gr.update(), gr.update(), conversation_html(history[:-1]), history, understood,
@@ -191,9 +199,12 @@ class Page:
         return "", "", "", [], "", gr.update(visible=False), ""
 
     def feedback(self, question: str, vote: str, comment: str, request: gr.Request = None) -> str:
-        """有用 / 没用 on an answer, with an optional comment."""
+        """有用 / 没用 on an answer, with an optional comment; a user's votes are rate-limited."""
         if not (question or "").strip():
             return status("请先提问，再评价回答。")
+        wait = self.votes.take(self.access.user(request) or client_address(request))
+        if wait:
+            return status(f"评价过于频繁，请 {math.ceil(wait)} 秒后再试。")
         try:
             self.service.feedback.vote(question, vote == "有用", comment or "", self.access.user(request),
                                        understood=question)
@@ -250,6 +261,18 @@ class Page:
         if not doc_id:
             return gr.update(), gr.update(), gr.update()
         return gr.Tabs(selected="docs"), gr.update(value=doc_id), self.show(doc_id, key)
+
+
+def own_turns(history, user: str) -> list[dict]:
+    """The turns of a conversation that belong to `user` (a session reused by another login,
+    or a state sent by a script, starts afresh)."""
+    return [t for t in (history or [])[-MAX_TURNS:] if isinstance(t, dict) and t.get("user", "") == user
+            and isinstance(t.get("understood"), str)]
+
+
+def client_address(request) -> str:
+    client = getattr(request, "client", None) if request is not None else None
+    return getattr(client, "host", "") or "?"
 
 
 def _understood(text: str) -> str:

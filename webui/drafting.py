@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -116,5 +117,6 @@ def default_pair(ps) -> tuple[str | None, str | None]:
 
 def export_path(stem: str, fmt: str) -> Path:
     suffix = ".docx" if str(fmt).lower().lstrip(".") in ("docx", "word") else ".md"
-    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+    # in the server's page-files folder (webui/server.py), emptied by age
+    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-", dir=os.environ.get("GRADIO_TEMP_DIR")))
     return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"

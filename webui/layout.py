@@ -26,12 +26,14 @@ EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "�
 ASK_CONCURRENCY = 4
 POOL = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "questions"}
 BUILD = {"concurrency_limit": 1, "concurrency_id": "build"}
+STATE_SECONDS = 2 * 3600  # a conversation is forgotten this long after its last question
 # Lists change as documents come and go, and a script's session never saw the page's last
 # update: Gradio must not refuse a value the list did not offer when it was built (the
 # callbacks check every value themselves).
 OPEN = {"allow_custom_value": True}
 PAGE_CSS = CSS + """
 #pq-docs-table table {table-layout: fixed;}
+#pq-docs-table [role=gridcell][data-col="1"] span {white-space: nowrap !important;}
 #pq-targets table {table-layout: fixed;}
 #pq-confirm {border: 2px solid #cf222e; border-radius: 8px; padding: 8px;}
 """
@@ -90,7 +92,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     feedback_status = gr.HTML()
                 clear_conv = gr.Button("清空对话", size="sm", elem_id="pq-clear-conversation")
                 passages = gr.HTML(elem_id="pq-passages")
-                conversation = gr.State([])
+                conversation = gr.State([], time_to_live=STATE_SECONDS)
                 last_question = gr.Textbox(visible=False)
                 follow_up_of = gr.Textbox(visible=False, value="", label="接续的上一个问题")
                 api_answer, api_passages = gr.HTML(visible=False), gr.HTML(visible=False)
@@ -137,7 +139,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
             with gr.Tab("文档", id="docs"):
                 docs_table = gr.Dataframe(value=page.table(), headers=DOC_HEADERS, interactive=False, wrap=True,
                                           label="已索引的文档（点击一行查看）", elem_id="pq-docs-table",
-                                          column_widths=["52%", "16%", "16%", "16%"])
+                                          column_widths=["46%", "18%", "18%", "18%"])
                 with gr.Row():
                     doc_pick = gr.Dropdown(choices=titles, value=None, label="查看文档", scale=4, elem_id="pq-doc-pick",
                                            **OPEN)
@@ -162,7 +164,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                         confirm_btn = gr.Button("确认移除", variant="stop", elem_id="pq-confirm-remove")
                         cancel_btn = gr.Button("取消", elem_id="pq-cancel-remove")
                 with gr.Row(equal_height=True):
-                    restore_pick = gr.Dropdown(choices=page._removed_choices(), value=None, label="已移除的文档",
+                    restore_pick = gr.Dropdown(choices=[], value=None, label="已移除的文档",  # filled for administrators
                                                scale=4, elem_id="pq-restore-pick", **OPEN)
                     restore_btn = gr.Button("恢复", scale=1, elem_id="pq-restore")
                 rebuild_btn = gr.Button("重新建立索引（读取文档文件夹中的所有变化）", size="sm")

@@ -28,6 +28,7 @@ class Options:
     share: bool = False
     today: str | None = None
     journal_dir: str | None = None
+    trusted_proxy: str | None = None  # addresses of reverse proxies whose X-Forwarded-For is believed
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
@@ -50,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser, index: bool = True) -> None:
                    help="问题中的“今年”“去年”按此日期理解（YYYY-MM-DD；默认索引中最新的年份）")
     p.add_argument("--journal-dir", default=env("POLICYQA_JOURNAL_DIR"),
                    help="审计与反馈记录存放的文件夹（默认与本地索引并列；Milvus 库在缓存文件夹中；或 $POLICYQA_JOURNAL_DIR）")
+    p.add_argument("--trusted-proxy", default=env("POLICYQA_TRUSTED_PROXY"),
+                   help="受信任的反向代理地址（逗号分隔，可写网段，如 127.0.0.1 或 10.0.0.0/8）：只有来自这些地址的请求，"
+                        "才按 X-Forwarded-For 认定客户端地址（默认不信任任何代理；或 $POLICYQA_TRUSTED_PROXY）")
     p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import ocr
+from .. import limits, ocr
 from ..errors import UnreadableFile
 
 
@@ -14,17 +14,20 @@ def read_image(path: Path) -> str:
         from PIL import Image, ImageSequence
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise UnreadableFile("读取图片需要 Pillow：pip install pillow") from e
-    Image.MAX_IMAGE_PIXELS = None  # our own limit (ocr.MAX_PIXELS) applies, with a clear message
+    Image.MAX_IMAGE_PIXELS = None  # our own limit (limits.MAX_PIXELS) applies, with a clear message
     try:
         with Image.open(path) as probe:
             probe.verify()
         with Image.open(path) as image:
             count = getattr(image, "n_frames", 1)
-            width, height = image.size
-    except (OSError, ValueError, SyntaxError) as e:
-        raise UnreadableFile("图片已损坏或无法读取") from e
-    if width * height > ocr.MAX_PIXELS:
-        raise UnreadableFile(f"图片过大（{width}×{height} 像素，上限 {ocr.MAX_PIXELS // 1_000_000} 百万像素）")
+            limits.check_scan_pages(count, "图片")
+            for n in range(count):  # every frame's declared size, before any pixel is decoded
+                image.seek(n)
+                limits.check_pixels(*image.size, f"图片第 {n + 1} 页" if count > 1 else "图片")
+    except UnreadableFile:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise UnreadableFile("图片已损坏或无法读取（可能不是图片文件）") from e
 
     def pages():
         with Image.open(path) as image:

@@ -16,10 +16,10 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
+from .. import limits
 from ..errors import UnreadableFile
 
 _TEXT_ATTACHMENTS = (".txt", ".md", ".xml", ".html", ".htm")
-MAX_PART = 50 * 1024 * 1024
 
 
 def _local(tag: str) -> str:
@@ -35,9 +35,24 @@ def _first(el, name: str):
 
 
 class _Package:
+    """The zip's parts, each read counted against one budget: a part named by 60 000 pages
+    counts 60 000 times, so a small file cannot make the reader unpack gigabytes."""
+
     def __init__(self, z: zipfile.ZipFile):
         self.z = z
         self.names = {n.lstrip("/"): n for n in z.namelist()}
+        self.unpacked = 0
+
+    def size(self, name: str) -> int:
+        key = name.lstrip("/")
+        return self.z.getinfo(self.names[key]).file_size if key in self.names else 0
+
+    def within_budget(self, parts: list[str], what: str) -> None:
+        """Refuse before unpacking parts whose declared sizes, with what was read already,
+        pass the budget."""
+        if self.unpacked + sum(self.size(part) for part in parts) > limits.MAX_PACKAGE_READ:
+            raise UnreadableFile(f"OFD 文件的{what}解压后共超过 {limits.MAX_PACKAGE_READ // 1024 // 1024} MB"
+                                 "（同一部分被反复引用），可能是压缩炸弹，已跳过")
 
     def xml(self, name: str):
         raw = self.read(name)
@@ -51,8 +66,10 @@ class _Package:
         if key not in self.names:
             raise UnreadableFile(f"OFD 文件不完整（缺少 {name}）")
         info = self.z.getinfo(self.names[key])
-        if info.file_size > MAX_PART:
+        if info.file_size > limits.MAX_XML_PART:
             raise UnreadableFile(f"OFD 文件中的 {name} 过大")
+        self.within_budget([name], "内容")
+        self.unpacked += info.file_size
         return self.z.read(info)
 
 
@@ -84,14 +101,16 @@ def _read(pkg: _Package) -> str:
     title = (title_el.text or "").strip() if title_el is not None else ""
     doc_name = doc_root.text.strip().lstrip("/")
     document = pkg.xml(doc_name)
+    parts = [_resolve(doc_name, page.get("BaseLoc")) for page in _children(document, "Page") if page.get("BaseLoc")]
+    limits.check_pages(len(parts), "OFD 文件")
+    pkg.within_budget(parts, "页面")
+    budget = limits.TextBudget()
     lines = []
-    for page in _children(document, "Page"):
-        loc = page.get("BaseLoc")
-        if loc:
-            lines += _page_lines(pkg.xml(_resolve(doc_name, loc)))
+    for part in parts:
+        lines += [budget.add(line) for line in _page_lines(pkg.xml(part))]
     attachments = _first(document, "Attachments")
     if attachments is not None and (attachments.text or "").strip():
-        lines += _attachment_lines(pkg, _resolve(doc_name, attachments.text))
+        lines += [budget.add(line) for line in _attachment_lines(pkg, _resolve(doc_name, attachments.text))]
     if not any(line.strip() for line in lines):
         raise UnreadableFile("OFD 文件中没有可提取的文字（可能是扫描件）")
     if title and title not in "".join(lines[:5]):
@@ -123,17 +142,20 @@ def _page_lines(page) -> list[str]:
 
 
 def _attachment_lines(pkg: _Package, index: str) -> list[str]:
-    out = []
+    from .text import decode
+
+    found = []  # (name, part) of the text attachments, the first MAX_ATTACHMENTS
     for att in _children(pkg.xml(index), "Attachment"):
         loc = _first(att, "FileLoc")
-        name = att.get("Name") or (loc.text if loc is not None else "")
         if loc is None or not (loc.text or "").strip():
             continue
         part = _resolve(index, loc.text)
-        if Path(part).suffix.lower() not in _TEXT_ATTACHMENTS and (att.get("Format") or "").lower() not in ("txt", "text"):
-            continue
-        from .text import decode
-
+        if Path(part).suffix.lower() in _TEXT_ATTACHMENTS or (att.get("Format") or "").lower() in ("txt", "text"):
+            found.append((att.get("Name") or loc.text, part))
+    found = found[:limits.MAX_ATTACHMENTS]
+    pkg.within_budget([part for _, part in found], "附件")
+    out = []
+    for name, part in found:
         try:
             text = decode(pkg.read(part))
         except UnreadableFile:

@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .. import ocr
+from .. import limits, ocr
 from ..errors import UnreadableFile
 
 _DIGITS = re.compile(r"\d+")
@@ -45,6 +45,12 @@ def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], list[s
     return kept, removed
 
 
+def is_pdf(path: Path) -> bool:
+    """A PDF starts with `%PDF-` (readers accept a little junk before it)."""
+    with open(path, "rb") as f:
+        return b"%PDF-" in f.read(1024)
+
+
 def read_pdf(path: Path) -> str:
     """Text pages as text, scanned pages (no text layer) recognised by OCR, in page order."""
     try:
@@ -52,6 +58,8 @@ def read_pdf(path: Path) -> str:
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise UnreadableFile("读取 PDF 需要 pypdf：pip install pypdf") from e
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    if not is_pdf(path):
+        raise UnreadableFile("不是 PDF 文件（文件内容与扩展名不符）")
     try:
         reader = PdfReader(str(path), strict=False)
         if reader.is_encrypted:
@@ -61,14 +69,20 @@ def read_pdf(path: Path) -> str:
                 raise UnreadableFile("PDF 已加密，无法读取（请提供未加密的文件）") from e
             if not decrypted:
                 raise UnreadableFile("PDF 已加密（需要密码），无法读取")
-        pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
+        limits.check_pages(len(reader.pages), "PDF ")
+        budget = limits.TextBudget()
+        pages = [budget.add(page.extract_text() or "").splitlines() for page in reader.pages]
+        scanned = [n for n, lines in enumerate(pages, start=1) if _characters(lines) < MIN_TEXT_PER_PAGE]
+        for n in scanned:  # before any page is rendered: its size at the resolution OCR reads it at
+            box = reader.pages[n - 1].mediabox
+            scale = float(reader.pages[n - 1].user_unit or 1) * ocr.RENDER_DPI / 72
+            limits.check_pixels(float(box.width) * scale, float(box.height) * scale, f"PDF 第 {n} 页")
     except UnreadableFile:
         raise
     except Exception as e:
         raise UnreadableFile(f"PDF 文件已损坏或不完整（{type(e).__name__}）") from e
     if not pages:
         raise UnreadableFile("PDF 没有页面（文件可能不完整）")
-    scanned = [n for n, lines in enumerate(pages, start=1) if _characters(lines) < MIN_TEXT_PER_PAGE]
     if scanned:
         pages = _with_recognised(path, pages, scanned)
     pages, _ = strip_running_lines(pages)
@@ -106,5 +120,7 @@ def _with_recognised(path: Path, pages: list[list[str]], scanned: list[int]) -> 
         if page.text:
             out[n - 1] = page.text.splitlines()
     if not any(_characters(lines) for lines in out):
+        if found and all(page.blank for page in found.values()):
+            raise UnreadableFile(f"PDF 的 {len(found)} 个扫描页都是空白页，没有可索引的文字")
         raise UnreadableFile("PDF 中没有识别出文字（扫描件可能过于模糊）")
     return out

@@ -70,13 +70,20 @@ def parse(location: str) -> Target:
     return Target(m["host"], int(m["port"] or 19530), m["name"])
 
 
+# pymilvus pings an idle connection every 10 s; a server that enforces gRPC's usual ping policy
+# (Milvus Lite's) answers a burst of them with GOAWAY "too_many_pings" and the connection is
+# lost (seen in the test suite under load). Once a minute is enough to notice a dead server.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 60_000}
+
+
 def connect(target: Target):
     try:
         from pymilvus import MilvusClient
     except ImportError as e:
         raise MilvusProblem("使用 Milvus 需要 pymilvus：pip install 'policyqa[milvus]'") from e
     try:
-        client = MilvusClient(uri=target.uri, token=os.environ.get("POLICYQA_MILVUS_TOKEN", ""), timeout=30)
+        client = MilvusClient(uri=target.uri, token=os.environ.get("POLICYQA_MILVUS_TOKEN", ""), timeout=30,
+                              grpc_options=GRPC_OPTIONS)
     except Exception as e:
         raise MilvusProblem(f"无法连接 Milvus（{target.uri}）：{_reason(e)}。请确认服务已启动、地址和端口正确") from e
     return Client(client, target)
