@@ -155,7 +155,8 @@ def test_login_in_the_browser_before_anything_shows(browser, tmp_path):
     for name, text in MINI_DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
-    app, url = launch(Service(tmp_path / "index", embedder=FakeEmbedder()), auth=("admin", "s3cret"))
+    service = Service(tmp_path / "index", embedder=FakeEmbedder())
+    app, url = launch(service, auth=("admin", "s3cret"))
     port = url.rstrip("/").rsplit(":", 1)[1]
     try:
         browser.delete_all_cookies()
@@ -178,6 +179,9 @@ def test_login_in_the_browser_before_anything_shows(browser, tmp_path):
         box.send_keys("发展党员")
         browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
         _wait(browser, lambda d: "出处" in d.find_element(By.ID, "pq-answer").text)
+        # the browser sends its login form as multipart: the audit log has the name it tried, both times
+        logins = [(r.get("action"), r.get("user")) for r in service.audit.read()]
+        assert ("login_failed", "admin") in logins and ("login", "admin") in logins
     finally:
         browser.delete_all_cookies()
         app.close()

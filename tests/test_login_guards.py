@@ -10,7 +10,6 @@ import json
 import httpx
 import pytest
 
-from assistant.accounts import UsersFile
 from assistant.service import Service
 from assistant.throttle import FREE_FAILURES, LoginThrottle, RateLimit, Summary
 from indexer.build import build_index
@@ -18,7 +17,7 @@ from indexer.embed import FakeEmbedder
 from webui import access as access_module
 from webui.access import LoginGate
 
-from .test_ui_client import launch
+from .test_ui_client import serve_office
 
 
 @pytest.fixture(autouse=True)
@@ -30,20 +29,9 @@ def fresh_counts(monkeypatch):
                                                          access_module.UPLOAD_BYTES_PER_HOUR))
 
 
-def _serve(mini_corpus, tmp_path, **kwargs):
-    users = UsersFile(tmp_path / "users.json")
-    users.add("zhang", "admin", "admin-pass")
-    users.add("li", "reader", "reader-pass")
-    index_dir = tmp_path / "index"
-    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
-    service = Service(index_dir, corpus_dir=mini_corpus, embedder=FakeEmbedder())
-    app, url = launch(service, users=users, **kwargs)
-    return app, url, service, users
-
-
 @pytest.fixture
 def office(mini_corpus, tmp_path):
-    app, url, service, users = _serve(mini_corpus, tmp_path)
+    app, url, service, users = serve_office(mini_corpus, tmp_path)
     yield url, service, users
     app.close()
 
@@ -62,6 +50,9 @@ def test_a_form_with_two_names_is_refused_and_the_browsers_form_is_read(office):
                       headers={"content-type": "application/x-www-form-urlencoded"})
     assert both.status_code == 400 and "一个用户名" in both.json()["detail"]
     assert "set-cookie" not in both.headers
+    garbled = httpx.post(f"{url}login", content=b"--xx\r\nnot a part", headers={
+        "content-type": "multipart/form-data; boundary=xx"})
+    assert garbled.status_code == 400
     browser = httpx.post(f"{url}login", files={"username": (None, "zhang"), "password": (None, "admin-pass")})
     assert browser.status_code == 200  # a browser sends the form as multipart
     rows = _audit(service)
@@ -80,7 +71,7 @@ def test_a_readers_success_does_not_clear_the_guesses_at_the_administrator(offic
 
 
 def test_a_forged_forwarded_header_is_believed_only_from_a_trusted_proxy(mini_corpus, tmp_path):
-    app, url, service, _ = _serve(mini_corpus, tmp_path)
+    app, url, service, _ = serve_office(mini_corpus, tmp_path)
     try:
         codes = [_login(url, "zhang", f"guess{n}", headers={"X-Forwarded-For": f"10.9.0.{n}"}).status_code
                  for n in range(30)]
@@ -89,7 +80,7 @@ def test_a_forged_forwarded_header_is_believed_only_from_a_trusted_proxy(mini_co
     finally:
         app.close()
     LoginGate.throttle = LoginThrottle()
-    app, url, service, _ = _serve(mini_corpus, tmp_path / "proxied", trusted_proxy="127.0.0.1")
+    app, url, service, _ = serve_office(mini_corpus, tmp_path / "proxied", trusted_proxy="127.0.0.1")
     try:
         assert _login(url, "zhang", "wrong", headers={"X-Forwarded-For": "10.9.0.7"}).status_code == 400
         assert _audit(service)[-1]["address"] == "10.9.0.7"  # a proxy the office trusts names the client

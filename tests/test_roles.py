@@ -11,11 +11,8 @@ import pytest
 from assistant.accounts import AccountError, UsersFile, hash_password, verify_password
 from assistant.cli import main as core_main
 from assistant.followup import understand
-from assistant.service import Service
-from indexer.build import build_index
-from indexer.embed import FakeEmbedder
 
-from .test_ui_client import launch
+from .test_ui_client import serve_office
 
 ADMIN_APIS = {  # api name → arguments (the server must refuse each for a reader)
     "/upload": lambda tmp: ([_file(tmp)], "keep"),
@@ -71,13 +68,7 @@ def office(mini_corpus, tmp_path):
     """The page with a users file: an administrator and a reader."""
     from gradio_client import Client
 
-    users = UsersFile(tmp_path / "users.json")
-    users.add("zhang", "admin", "admin-pass")
-    users.add("li", "reader", "reader-pass")
-    index_dir = tmp_path / "index"
-    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
-    service = Service(index_dir, corpus_dir=mini_corpus, embedder=FakeEmbedder())
-    app, url = launch(service, users=users)
+    app, url, service, _ = serve_office(mini_corpus, tmp_path)
     yield service, Client(url, auth=("zhang", "admin-pass"), verbose=False), Client(url, auth=("li", "reader-pass"),
                                                                                       verbose=False)
     app.close()

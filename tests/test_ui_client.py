@@ -46,6 +46,21 @@ def serve_corpus(corpus: Path, tmp_path: Path):
     return app, url, service
 
 
+def serve_office(corpus: Path, tmp_path: Path, **kwargs):
+    """(app, url, service, users): the page with a users file holding an administrator
+    (zhang / admin-pass) and a reader (li / reader-pass), over the fake model."""
+    from assistant.accounts import UsersFile
+
+    users = UsersFile(tmp_path / "users.json")
+    users.add("zhang", "admin", "admin-pass")
+    users.add("li", "reader", "reader-pass")
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, embedder=FakeEmbedder())
+    service = Service(index_dir, corpus_dir=corpus, embedder=FakeEmbedder())
+    app, url = launch(service, users=users, **kwargs)
+    return app, url, service, users
+
+
 @pytest.fixture
 def served(mini_corpus, tmp_path):
     app, url, _ = serve_corpus(mini_corpus, tmp_path)

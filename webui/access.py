@@ -172,7 +172,10 @@ class LoginGate:
         body = await _read_body(receive, MAX_LOGIN_BODY)
         if body is None:
             return await self._refuse_login(scope, send, 413, "登录请求过大", "", address, "请求过大")
-        form = await Request(scope, _replay(body)).form(max_files=0, max_fields=8, max_part_size=MAX_LOGIN_BODY)
+        try:
+            form = await Request(scope, _replay(body)).form(max_files=0, max_fields=8, max_part_size=MAX_LOGIN_BODY)
+        except Exception:  # noqa: BLE001 - a malformed form, whatever the parser says
+            return await self._refuse_login(scope, send, 400, "登录请求无效", "", address, "表单无法解析")
         names, passwords = form.getlist("username"), form.getlist("password")
         if len(names) != 1 or len(passwords) != 1 or not isinstance(names[0], str):
             shown = "、".join(str(n)[:MAX_NAME] for n in names[:3])

@@ -128,7 +128,8 @@ class Admin:
         return [[r["question"], r["times"], r["why"], "；".join(r["comments"])] for r in rows]
 
 
-_ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled": "登录被限制", "upload": "上传",
+_ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled": "登录被限制", "login_refused": "登录请求被拒绝",
+            "upload": "上传",
             "remove": "移除", "restore": "恢复", "rebuild": "重建索引"}
 
 
