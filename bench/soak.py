@@ -65,7 +65,8 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
     ap.add_argument("--login", action="store_true", help="roles and the audit log on")
     ap.add_argument("--hostile", action="store_true", help="one client floods logins, feedback, uploads, the queue")
-    ap.add_argument("--flood", default="logins,feedback,uploads,queue", help="with --hostile: which floods")
+    ap.add_argument("--flood", default="logins,feedback,uploads,queue",
+                    help="with --hostile: which floods (none: only the samples, to compare)")
     args = ap.parse_args()
     args.login = args.login or args.hostile
     from gradio_client import Client, handle_file
@@ -202,7 +203,8 @@ class Flood:
         self.lock = threading.Lock()
 
     def threads(self) -> list[threading.Thread]:
-        return [threading.Thread(target=getattr(self, kind)) for kind in [*self.kinds, "sample"]]
+        kinds = [k for k in self.kinds if k and k != "none"]  # `--flood none`: the same samples, no flood
+        return [threading.Thread(target=getattr(self, kind)) for kind in [*kinds, "sample"]]
 
     def count(self, kind: str, outcome) -> None:
         with self.lock:
