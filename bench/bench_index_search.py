@@ -25,9 +25,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer import Answerer  # noqa: E402
-from assistant.index import load_index  # noqa: E402
-from assistant.retrieve import Searcher  # noqa: E402
+from assistant.answers.answer import Answerer  # noqa: E402
+from assistant.search.index import load_index  # noqa: E402
+from assistant.search.retrieve import Searcher  # noqa: E402
 from indexer import second  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from indexer.embed import load_embedder  # noqa: E402

@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from assistant.backends.milvus.lite import LiteServer  # noqa: E402
 from assistant.backends.milvus.schema import connect, parse  # noqa: E402
 from assistant.backends.milvus.writer import _Writer, mirror_of, publish  # noqa: E402
-from assistant.engine import open_engine  # noqa: E402
-from assistant.evaluate import evaluate, load_gold  # noqa: E402
+from assistant.search.engine import open_engine  # noqa: E402
+from assistant.search.evaluate import evaluate, load_gold  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -121,7 +121,7 @@ def bench_ingest(server: str, corpus: Path, files: int, work: Path) -> dict:
 def bench_query(server: str, index_dir: Path, size: int, work: Path) -> dict:
     from bench_scale import make_scaled
 
-    from assistant.index import load_index
+    from assistant.search.index import load_index
 
     scaled = work / f"scaled-{size}"
     make_scaled(index_dir, scaled, size, questions()[:30])

@@ -24,9 +24,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluate import evaluate, load_gold  # noqa: E402
-from assistant.index import load_index  # noqa: E402
-from assistant.retrieve import Searcher  # noqa: E402
+from assistant.search.evaluate import evaluate, load_gold  # noqa: E402
+from assistant.search.index import load_index  # noqa: E402
+from assistant.search.retrieve import Searcher  # noqa: E402
 from indexer import second  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from indexer.chunk import chunk_document  # noqa: E402

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from assistant.evaluate import load_gold, metric_line, score_question, summarize  # noqa: E402
+from assistant.search.evaluate import load_gold, metric_line, score_question, summarize  # noqa: E402
 
 CHUNK, OVERLAP, TOP, RRF_K = 250, 50, 100, 60
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", " ", ""]
@@ -138,8 +138,8 @@ class Generic:
 
 
 def policyqa_engine(corpus: Path, index: Path | None, work: Path):
-    from assistant.index import load_index
-    from assistant.retrieve import Searcher
+    from assistant.search.index import load_index
+    from assistant.search.retrieve import Searcher
     from indexer.build import build_index
 
     seconds = None
@@ -152,7 +152,7 @@ def policyqa_engine(corpus: Path, index: Path | None, work: Path):
 
 
 def score(search, items: list[dict]) -> tuple[dict, list[float]]:
-    from assistant.retrieve import QueryError
+    from assistant.search.retrieve import QueryError
 
     scores, times = [], []
     for item in items:

@@ -76,7 +76,7 @@ def rss_mb() -> float:
 
 def encoder_texts(index_dir: Path) -> tuple[str, list[str], list[str]]:
     """The texts an index's build handed to the two encoders: m3e's and the second model's."""
-    from assistant.index import load_index
+    from assistant.search.index import load_index
     from indexer import second
     from indexer.encoding import embed_text
 
@@ -177,7 +177,7 @@ def bench_index(corpus: Path, out: Path) -> dict:
 
 def make_scaled(real_dir: Path, target: Path, size: int, query_texts: list[str]) -> None:
     """An index of `size` chunks: the real documents repeated, real vectors for the first copy."""
-    from assistant.index import load_index
+    from assistant.search.index import load_index
     from indexer import second, store, vectors
     from indexer.build import BM25_PARAMS
 
@@ -256,8 +256,8 @@ def make_scaled(real_dir: Path, target: Path, size: int, query_texts: list[str])
 
 def bench_search_size(index_dir: Path) -> dict:
     """Run in a fresh process: load, warm up, search every dev question three times."""
-    from assistant.index import load_index
-    from assistant.retrieve import Searcher
+    from assistant.search.index import load_index
+    from assistant.search.retrieve import Searcher
     from indexer import vectors
 
     base = rss_mb()
@@ -344,7 +344,7 @@ def bench_startup(out: Path, index_dir: Path | None = None) -> dict:
         subprocess.run(cli, cwd=ROOT, env=ENV, capture_output=True, check=True)
         walls.append(time.perf_counter() - t0)
     imports = subprocess.run([sys.executable, "-X", "importtime", "-c",
-                              "import assistant.cli, assistant.retrieve, assistant.index"], cwd=ROOT, env=ENV,
+                              "import assistant.cli.commands, assistant.search.retrieve, assistant.search.index"], cwd=ROOT, env=ENV,
                              capture_output=True, text=True).stderr
     top = sorted(((int(line.split("|")[1]), line.split("|")[2].strip()) for line in imports.splitlines()
                   if line.startswith("import time:") and line.split("|")[1].strip().isdigit()), reverse=True)[:6]

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer import CALIBRATED  # noqa: E402
-from assistant.index import load_index  # noqa: E402
-from assistant.retrieve import QueryError, Searcher  # noqa: E402
+from assistant.answers.answer import CALIBRATED  # noqa: E402
+from assistant.search.index import load_index  # noqa: E402
+from assistant.search.retrieve import QueryError, Searcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 OFF_TOPIC = ROOT / "tests" / "data" / "off_topic.jsonl"

@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer import Answerer  # noqa: E402
-from assistant.draft import check_draft  # noqa: E402
-from assistant.index import load_index  # noqa: E402
-from assistant.retrieve import Searcher  # noqa: E402
+from assistant.answers.answer import Answerer  # noqa: E402
+from assistant.drafting.draft import check_draft  # noqa: E402
+from assistant.search.index import load_index  # noqa: E402
+from assistant.search.retrieve import Searcher  # noqa: E402
 from indexer.clean import clean_text  # noqa: E402
 from indexer.structure import parse_sections  # noqa: E402
 

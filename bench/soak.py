@@ -85,7 +85,7 @@ def main() -> None:
     admin = None
     if args.login:  # each person of the office has an account of their own
         sys.path.insert(0, str(ROOT))
-        from assistant.accounts import UsersFile
+        from assistant.office.accounts import UsersFile
 
         users = UsersFile(work / "users.json")
         users.add("admin", "admin", "admin-password")

@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluate import load_gold, score_question, summarize  # noqa: E402
-from assistant.expand import Thesaurus  # noqa: E402
-from assistant.index import load_index  # noqa: E402
-from assistant.retrieve import MIN_CANDIDATES, Fusion, QueryError, Searcher  # noqa: E402
+from assistant.search.evaluate import load_gold, score_question, summarize  # noqa: E402
+from assistant.search.expand import Thesaurus  # noqa: E402
+from assistant.search.index import load_index  # noqa: E402
+from assistant.search.retrieve import MIN_CANDIDATES, Fusion, QueryError, Searcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 EXTERNAL = {"ncpqa-dev": ("ncpqa", "ncpqa-dev/gold.jsonl"), "equals": ("laws", "equals/gold.jsonl"),

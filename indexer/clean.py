@@ -17,6 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from .lines import HEADING_START
 from .runon import split_run_on
 from .textutil import (
     display_width,
@@ -223,19 +224,6 @@ def _touches_digit(text: str, gap: re.Match) -> bool:
 
 # --- line joining -----------------------------------------------------------
 
-HEADING_START = re.compile(
-    r"^(?:"
-    r"#{1,6}\s"
-    r"|第[一二三四五六七八九十百千零〇两\d]+\s*[编章节条]"
-    r"|第[一二三四五六七八九十]+部分"
-    r"|[一二三四五六七八九十百]+\s*[、.．]"
-    r"|[（(]\s*[一二三四五六七八九十百]+\s*[)）]"
-    r"|(?!(?:19|20)\d\d\s*[、.．])\d{1,5}\s*(?:[.．](?!\d)|、)"  # not a year (`2019、2020年…`)
-    r"|[（(]\s*\d{1,5}\s*[)）]"
-    r"|[①-⑳]"
-    r"|[一二三四五六七八九十]{1,3}\s*$"  # a bare numeral on its own line (older reports)
-    r")"
-)
 _BLOCK_LINE = re.compile(
     r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
     r"|\S{0,15}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d+\s*号"

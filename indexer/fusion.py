@@ -1,7 +1,7 @@
 """How an index's search signals are fused: settings stored in the index manifest
 (`retrieval.fusion`) beside the other index settings, and the arithmetic on them.
 
-Signals per candidate chunk (assistant/retrieve.py computes them):
+Signals per candidate chunk (assistant/search/retrieve.py computes them):
 
 - `dense`: m3e-small cosine of the question (optionally mixed with the question plus its
   thesaurus expansions);

@@ -9,85 +9,29 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .clean import HEADING_START
+from .lines import (
+    DATE,
+    DOC_NUMBER,
+    DOC_TYPES,
+    ISO_DATE,
+    ORG_LINE,
+    ORG_SUFFIX,
+    TITLE_SUFFIX,
+    classify_line,
+    title_block_length,
+)
 from .records import DocMeta
-from .textutil import ends_sentence
 
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*\d{1,4}\s*号")
-DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
 # A speech or report dated in its subtitle: `——2023年3月5日在第十四届全国人民代表大会第一次会议上`
 SUBTITLE_DATE = re.compile(r"^[—－-]{1,2}\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 # The year a file name leads with or names (`2023-金坛区…`, `2023年…报告`): the last resort
 YEAR_IN_FILE_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|[-_.\s])")
-_ORG_SUFFIX = (
-    r"(?:委员会|人民政府|人民代表大会常务委员会|国务院|办公厅|办公室|教育局|教育厅|教育部|"
-    r"工委|党委|党组|政府|局|厅|部|委)"
-)
-ORG_LINE = re.compile(rf"^(?P<org>[\u4e00-\u9fff（）()]{{2,40}}?{_ORG_SUFFIX})\s*(?:文件)?$")
 ORG_IN_TITLE = re.compile(
-    rf"^(?:(?:19|20)\d{{2}}年)?(?P<org>[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})"
+    rf"^(?:(?:19|20)\d{{2}}年)?(?P<org>[\u4e00-\u9fff]{{2,30}}?{ORG_SUFFIX})"
     r"(?=(?:19|20)\d{2}|关于|[\u4e00-\u9fff]{0,12}(?:工作要点|要点|报告|通知|意见|决定|决议|办法))"
 )
-# Longest first, so that 工作要点 wins over 要点 and 实施意见 over 意见.
-DOC_TYPES = (
-    "工作要点", "实施意见", "指导意见", "实施细则", "实施办法", "实施方案", "行动计划", "工作报告",
-    "要点", "通知", "意见", "决定", "决议", "办法", "细则", "规定", "条例", "规则", "方案", "计划",
-    "规划", "报告", "纪要", "通报", "批复", "解释", "公告", "通告", "准则", "章程", "法",
-)
-_TITLE_WORDS = re.compile("|".join(DOC_TYPES[:-1]) + r"|法$|^关于")
-_TITLE_SUFFIX = re.compile(r"[（(](?:试行|暂行|草案|修订|修正|摘要|\d{4}[^）)]*)[）)]$")
 _REGION_STOP = set("全本我各该市城社园景校学片辖新地特治自行政专小大分军战省县区街")
-
-
-def _is_short_line(p: str, limit: int = 80) -> bool:
-    return len(p) <= limit and not ends_sentence(p)
-
-
-def is_title_line(p: str) -> bool:
-    body = _TITLE_SUFFIX.sub("", p.lstrip("# ").strip())
-    return _is_short_line(p) and bool(_TITLE_WORDS.search(body)) and "：" not in body
-
-
-def classify_line(p: str) -> str:
-    """What a line at the top is: docnum, date, org, title; note (a dated adoption or
-    publication note: it ends the title block and opens the 题注); or '' (body)."""
-    s = p.strip()
-    if DOC_NUMBER.fullmatch(s):
-        return "docnum"
-    if DATE.fullmatch(s) or ISO_DATE.fullmatch(s):
-        return "date"
-    if DATE.match(s) and len(s) <= 80 and not ends_sentence(s):
-        return "note"  # `2000年12月13日 最高人民法院公告公布`: an adoption note, not a title
-    if s.startswith("# "):
-        return "title"
-    if ORG_LINE.match(s):
-        return "org"
-    if is_title_line(s):
-        return "title"
-    return ""
-
-
-def title_block_length(paragraphs: list[str]) -> int:
-    """How many leading paragraphs are title block (organisation, number, title, date)."""
-    n = 0
-    for p in paragraphs[:8]:
-        if classify_line(p) in ("", "note"):
-            break
-        n += 1
-    first = paragraphs[0] if paragraphs else ""
-    if n == 0 and len(paragraphs) > 1 and not HEADING_START.match(first) and (
-            _is_short_line(first, 60) or _is_headline(first)):
-        n = 1  # an untitled-looking first line above the body is still the document's title
-    return n
-
-
-def _is_headline(p: str) -> bool:
-    """A news headline above its article: short, ending with ！ or ？ (`医疗物资供应怎么保障？…最新回应！`),
-    not an address (`同志们！`)."""
-    s = p.strip()
-    return 8 <= len(s) <= 60 and s[-1] in "！？!?" and "。" not in s
 
 
 _NOTICE_OF = re.compile(r"^关于印发[《〈](?P<inner>.+?)[》〉]的?(?:通知)?$")
@@ -108,7 +52,7 @@ def _pick_title(lines: list[str]) -> str:
 
 
 def _doc_type(title: str) -> str:
-    base = _TITLE_SUFFIX.sub("", title).strip()
+    base = TITLE_SUFFIX.sub("", title).strip()
     for t in DOC_TYPES:
         if base.endswith(t):
             return t

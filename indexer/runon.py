@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from .structure import match_heading
+
 LONG_PARAGRAPH = 80  # shorter paragraphs are left alone: their breaks are real
 _CN = "一二三四五六七八九十百"
 _MARKER = (rf"(?:[{_CN}]{{1,3}}\s*、"
@@ -45,8 +47,6 @@ _MAX_TITLE = 40
 
 
 def _split(paragraph: str, opening: bool = False) -> list[str]:
-    from .structure import match_heading  # here: structure imports cleaning, which imports this
-
     cuts = set(m.end() for m in _BREAK.finditer(paragraph) if _sentence_before(paragraph, m.start()))
     if opening:
         cuts |= _leading_lines(paragraph)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .metadata import is_title_line, title_block_length
+from .lines import is_title_line, title_block_length
 from .records import Section
 from .textutil import CIRCLED, cn_to_int
 

@@ -79,8 +79,8 @@ def real_index(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_searcher(real_index):
-    from assistant.index import load_index
-    from assistant.retrieve import Searcher
+    from assistant.search.index import load_index
+    from assistant.search.retrieve import Searcher
 
     return Searcher(load_index(real_index))
 

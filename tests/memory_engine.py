@@ -1,4 +1,4 @@
-"""A second search backend written only against `assistant.engine.SearchEngine`: documents
+"""A second search backend written only against `assistant.search.engine.SearchEngine`: documents
 held in memory, sections from the indexer's parser, passages ranked by shared words.
 It stands in for an OpenSearch/Milvus backend in tests: if the assistant works on it,
 the assistant does not reach into the local index."""
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.retrieve import Filters, SearchResult
+from assistant.search.retrieve import Filters, SearchResult
 from indexer.build import doc_id_for
 from indexer.chunk import chunk_document
 from indexer.embed import FakeEmbedder

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from assistant.answer import NO_CONTENT, Answerer, points_from_text
-from assistant.cli import main
-from assistant.index import load_index
-from assistant.llm import LLMConfig, check_markers
-from assistant.retrieve import Filters, Searcher
+from assistant.answers.answer import NO_CONTENT, Answerer, points_from_text
+from assistant.answers.llm import LLMConfig, check_markers
+from assistant.cli.commands import main
+from assistant.search.index import load_index
+from assistant.search.retrieve import Filters, Searcher
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 from indexer.textutil import split_sentences
@@ -158,7 +158,7 @@ def test_cli_ask_with_language_model(cli_index, capsys, monkeypatch):
 def test_two_years_saying_the_same_words_with_other_targets_stay_two_points():
     import numpy as np
 
-    from assistant.answer import _Candidate, _group
+    from assistant.answers.answer import _Candidate, _group
 
     texts = ["主要预期目标是：国内生产总值增长5%左右。", "主要预期目标是：国内生产总值增长6%以上。",
              "主要预期目标是：国内生产总值增长5%左右。"]
@@ -169,7 +169,7 @@ def test_two_years_saying_the_same_words_with_other_targets_stay_two_points():
 
 
 def test_character_pairs_find_the_sentence_that_says_what_was_asked():
-    from assistant.answer import bigram_coverage
+    from assistant.answers.answer import bigram_coverage
 
     texts = ["各地要做好疫情防控工作。", "减税抗疫贷单户最高可贷500万元。", "疫情防控期间暂停公开招聘。"]
     scores = bigram_coverage("减税抗疫贷最多贷多少", texts)
@@ -180,8 +180,8 @@ def test_character_pairs_find_the_sentence_that_says_what_was_asked():
 
 
 def test_a_question_or_a_short_numbered_heading_is_said_with_the_sentence_after_it():
-    from assistant.answer import _candidates
-    from assistant.results import SearchResult
+    from assistant.answers.answer import _candidates
+    from assistant.search.results import SearchResult
 
     def passage(text):
         return SearchResult(rank=1, score=0.8, doc_id="d", title="通知", source="d.txt", year=2020, region="",
@@ -199,7 +199,7 @@ def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
     import numpy as np
 
     from assistant import answer
-    from assistant.answer import _Candidate, _group, _reading_order
+    from assistant.answers.answer import _Candidate, _group, _reading_order
     from indexer.textutil import split_sentences
 
     long = "各地要落实疫情防控责任，" * 20 + "。"  # 241 characters
@@ -219,14 +219,14 @@ def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
 
 
 def _passage(text, heading="通知"):
-    from assistant.results import SearchResult
+    from assistant.search.results import SearchResult
 
     return SearchResult(rank=1, score=0.8, doc_id="d", title="通知", source="d.txt", year=2020, region="",
                         section_id="d:1", section_path=[heading], text=text, start=0, end=len(text))
 
 
 def test_a_heading_that_states_something_is_a_candidate_a_title_is_not():
-    from assistant.answer import _candidates
+    from assistant.answers.answer import _candidates
 
     stated = "（十）健康申报证明从2月17日开始办理，至新冠肺炎疫情解除为止。"
     texts = [c.text for c in _candidates([_passage(stated + "附件：申报证明样式。", stated)])]
@@ -263,7 +263,7 @@ def test_an_opening_formula_is_not_the_answer(monkeypatch):
 
 
 def test_the_sentence_after_the_best_comes_before_the_next_best():
-    from assistant.answer import _Candidate, _reading_order
+    from assistant.answers.answer import _Candidate, _reading_order
 
     candidates = [_Candidate(1, i, f"第{i}句。", "") for i in range(4)]
     # best 0, then 2: 0's follower (1) first, then 2, then 2's follower (3)

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from assistant.answer import Answerer
-from assistant.asked import CONDITION, DATE, MEASURES, NUMBER, ORG, about_subject, asked, gives
-from assistant.cli import main
-from assistant.retrieve import Filters, Searcher
-from assistant.when import reference_year, relative_years
+from assistant.answers.answer import Answerer
+from assistant.answers.asked import CONDITION, DATE, MEASURES, NUMBER, ORG, about_subject, asked, gives
+from assistant.answers.when import reference_year, relative_years
+from assistant.cli.commands import main
+from assistant.search.retrieve import Filters, Searcher
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 
@@ -66,7 +66,7 @@ def test_the_reference_year():
 def answerer(mini_corpus, tmp_path):
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
-    from assistant.index import load_index
+    from assistant.search.index import load_index
 
     return Answerer(Searcher(load_index(index_dir), FakeEmbedder()))
 

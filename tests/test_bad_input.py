@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cli import main
-from assistant.inputs import MAX_QUERY_CHARS
-from assistant.service import Service
+from assistant.cli.commands import main
+from assistant.office.service import Service
+from assistant.search.inputs import MAX_QUERY_CHARS
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 

@@ -49,7 +49,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page_url(real_index):
-    from assistant.service import Service
+    from assistant.office.service import Service
 
     from .test_ui_client import launch
 
@@ -100,7 +100,7 @@ def test_document_text_with_script_stays_text(browser, tmp_path):
     """A document carrying <script> is shown as text: the script does not run."""
     from selenium.webdriver.common.by import By
 
-    from assistant.service import Service
+    from assistant.office.service import Service
     from indexer.build import build_index
     from indexer.embed import FakeEmbedder
 
@@ -143,7 +143,7 @@ def test_document_text_with_script_stays_text(browser, tmp_path):
 def test_login_in_the_browser_before_anything_shows(browser, tmp_path):
     from selenium.webdriver.common.by import By
 
-    from assistant.service import Service
+    from assistant.office.service import Service
     from indexer.build import build_index
     from indexer.embed import FakeEmbedder
     from tests.conftest import MINI_DOCS

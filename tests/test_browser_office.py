@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import Service
+from assistant.office.service import Service
 
 from .test_browser import _wait, start_chrome
 from .test_ui_client import launch, serve_corpus
@@ -196,9 +196,9 @@ def test_the_draft_check_agrees_with_its_own_precedents(chrome, real_index, tmp_
     precedents name some of them."""
     from selenium.webdriver.common.by import By
 
-    from assistant.answer import Answerer
-    from assistant.draft import check_draft
-    from assistant.export import draft_blocks, to_markdown
+    from assistant.answers.answer import Answerer
+    from assistant.drafting.draft import check_draft
+    from assistant.drafting.export import draft_blocks, to_markdown
 
     draft = ("2025年某区教育工作要点\n一、党的建设\n1.打造党建品牌。开展党建品牌创建，评选示范校。\n"
              "2.严格发展党员。把骨干教师培养成党员，严把入口关。\n二、队伍建设\n3.加强师德师风建设。建立师德承诺制。\n"

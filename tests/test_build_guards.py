@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.cli import main
-from assistant.index import load_index
-from assistant.service import Service
+from assistant.cli.commands import main
+from assistant.office.service import Service
+from assistant.search.index import load_index
 from indexer import limits, store
 from indexer.build import BuildError, build_index
 from indexer.embed import FakeEmbedder

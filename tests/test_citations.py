@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from assistant.index import load_index
-from assistant.retrieve import Searcher
+from assistant.search.index import load_index
+from assistant.search.retrieve import Searcher
 from indexer.build import build_index
 from indexer.citations import base_title, citation_counts, prior
 from indexer.embed import FakeEmbedder

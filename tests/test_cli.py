@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from assistant.cli import main
+from assistant.cli.commands import main
 
 RESULT_KEYS = {"rank": int, "score": float, "doc_id": str, "title": str, "source": str, "year": (int, type(None)),
                "region": str, "section_id": str, "section_path": list, "text": str, "start": int, "end": int}

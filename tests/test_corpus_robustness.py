@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from assistant.cli import main
-from assistant.index import load_index
-from assistant.retrieve import Searcher
+from assistant.cli.commands import main
+from assistant.search.index import load_index
+from assistant.search.retrieve import Searcher
 from indexer import store
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder

@@ -111,7 +111,7 @@ def test_every_command_in_the_operations_docs_parses():
 
 
 def test_python_examples_run_against_a_live_page(workspace):
-    from assistant.service import Service
+    from assistant.office.service import Service
     from indexer.build import build_index
 
     from .test_ui_client import launch

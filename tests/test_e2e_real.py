@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from assistant.cli import main
-from assistant.evaluate import evaluate, load_gold
-from assistant.index import load_index
-from assistant.retrieve import Filters, Searcher
+from assistant.cli.commands import main
+from assistant.search.evaluate import evaluate, load_gold
+from assistant.search.index import load_index
+from assistant.search.retrieve import Filters, Searcher
 from indexer.textutil import match_key
 
 from .conftest import DEV, DEV_COLLOQUIAL
@@ -78,8 +78,8 @@ def test_cli_search_on_real_index(real_index, capsys):
 
 
 def test_answers_cite_a_gold_section(real_searcher):
-    from assistant.answer import Answerer
-    from assistant.evaluate import evaluate_answers
+    from assistant.answers.answer import Answerer
+    from assistant.search.evaluate import evaluate_answers
 
     if not DEV.exists():
         pytest.skip("../shared/eval/dev.jsonl not available")
@@ -88,7 +88,7 @@ def test_answers_cite_a_gold_section(real_searcher):
 
 
 def test_answer_for_the_party_member_question(real_searcher):
-    from assistant.answer import Answerer
+    from assistant.answers.answer import Answerer
 
     ans = Answerer(real_searcher).answer("发展党员有哪些要求")
     assert ans.status == "ok" and 2 <= len(ans.points) <= 5
@@ -99,7 +99,7 @@ def test_answer_for_the_party_member_question(real_searcher):
 
 @pytest.mark.parametrize("question", ["今天天气怎么样", "感冒了吃什么药", "世界杯冠军是哪个国家"])
 def test_off_topic_questions_are_not_answered(real_searcher, question):
-    from assistant.answer import Answerer
+    from assistant.answers.answer import Answerer
 
     ans = Answerer(real_searcher).answer(question)
     assert ans.status == "not_found" and not ans.passages
@@ -155,7 +155,7 @@ def test_single_line_notices_get_their_structure_and_answers(tmp_path):
 
 
 def test_bullying_answer_cites_campus_safety(real_searcher):
-    from assistant.answer import Answerer
+    from assistant.answers.answer import Answerer
 
     ans = Answerer(real_searcher).answer("孩子在学校被欺负怎么办")
     cited = {ans.passages[n - 1].section_path[-1] for p in ans.points for n in p.citations}
@@ -164,7 +164,7 @@ def test_bullying_answer_cites_campus_safety(real_searcher):
 
 
 def test_a_figure_question_is_answered_with_the_figure(real_searcher):
-    from assistant.answer import Answerer
+    from assistant.answers.answer import Answerer
 
     ans = Answerer(real_searcher).answer("武进2023年计划增加多少学位")
     assert ans.status == "ok" and not ans.gap
@@ -172,7 +172,7 @@ def test_a_figure_question_is_answered_with_the_figure(real_searcher):
 
 
 def test_no_figure_for_teachers_is_said_not_faked(real_searcher):
-    from assistant.answer import Answerer
+    from assistant.answers.answer import Answerer
 
     ans = Answerer(real_searcher).answer("今年教师培训有多少学时要求")
     assert ans.understood == "按 2024 年理解"
@@ -184,7 +184,7 @@ def test_no_figure_for_teachers_is_said_not_faked(real_searcher):
 def test_off_topic_set_is_refused(real_searcher):
     from pathlib import Path
 
-    from assistant.answer import Answerer
+    from assistant.answers.answer import Answerer
 
     lines = (Path(__file__).parent / "data" / "off_topic.jsonl").read_text(encoding="utf-8").splitlines()
     items = [json.loads(line) for line in lines if line.strip()]

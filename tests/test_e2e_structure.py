@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from assistant.index import load_index
-from assistant.retrieve import Searcher
+from assistant.search.index import load_index
+from assistant.search.retrieve import Searcher
 from indexer.build import build_index
 
 from .conftest import SEED, SHARED

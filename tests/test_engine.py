@@ -13,17 +13,17 @@ import textwrap
 import pytest
 
 from assistant import engine as engines
-from assistant.answer import Answerer
-from assistant.cli import main
-from assistant.compare import compare_sections
-from assistant.draft import check_draft
-from assistant.engine import EngineNotFound, SearchEngine, open_engine
-from assistant.index import load_index
-from assistant.library import LibraryError, list_documents
-from assistant.precedents import find_precedents
-from assistant.render import document_html
-from assistant.retrieve import Filters, Searcher
-from assistant.service import Service
+from assistant.answers.answer import Answerer
+from assistant.cli.commands import main
+from assistant.drafting.compare import compare_sections
+from assistant.drafting.draft import check_draft
+from assistant.drafting.precedents import find_precedents
+from assistant.office.library import LibraryError, list_documents
+from assistant.office.service import Service
+from assistant.present.render import document_html
+from assistant.search.engine import EngineNotFound, SearchEngine, open_engine
+from assistant.search.index import load_index
+from assistant.search.retrieve import Filters, Searcher
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 

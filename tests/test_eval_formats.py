@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
-from assistant.evaluate import GoldFileError, answer_found, load_gold, runs, score_question
-from assistant.retrieve import SearchResult
+from assistant.cli.commands import main
+from assistant.search.evaluate import GoldFileError, answer_found, load_gold, runs, score_question
+from assistant.search.retrieve import SearchResult
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from assistant.cli import main
-from assistant.expand import THESAURUS, Thesaurus, ThesaurusError, numeral_expansions, read_thesaurus
-from assistant.index import load_index
-from assistant.retrieve import Fusion, Searcher
+from assistant.cli.commands import main
+from assistant.search.expand import THESAURUS, Thesaurus, ThesaurusError, numeral_expansions, read_thesaurus
+from assistant.search.index import load_index
+from assistant.search.retrieve import Fusion, Searcher
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 

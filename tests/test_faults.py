@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import load_index
-from assistant.retrieve import Searcher
-from assistant.service import Service
+from assistant.office.service import Service
+from assistant.search.index import load_index
+from assistant.search.retrieve import Searcher
 from indexer import build as build_module
 from indexer import store
 from indexer.build import BuildError, build_index
@@ -79,7 +79,7 @@ def test_full_disk_for_real_keeps_the_previous_index(mini_corpus, small_disk):
 
 
 def test_read_only_disk_for_real(mini_corpus, small_disk, fake_model, capsys):
-    from assistant.cli import main
+    from assistant.cli.commands import main
 
     index_dir = small_disk / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())

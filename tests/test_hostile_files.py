@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import Service
+from assistant.office.service import Service
 from indexer import limits
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from assistant.index import load_index
+from assistant.search.index import load_index
 from indexer import build as build_module
 from indexer import store
 from indexer.build import BuildError, build_index

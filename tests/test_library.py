@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from assistant.library import (
+from assistant.office.library import (
     REMOVED_DIR,
     REPLACE,
     add_files,
@@ -14,7 +14,7 @@ from assistant.library import (
     remove_source,
     restore_removed,
 )
-from assistant.service import Service
+from assistant.office.service import Service
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from assistant.service import Service
+from assistant.office.service import Service
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 

@@ -10,8 +10,8 @@ import json
 import httpx
 import pytest
 
-from assistant.service import Service
-from assistant.throttle import FREE_FAILURES, LoginThrottle, RateLimit, Summary
+from assistant.office.service import Service
+from assistant.office.throttle import FREE_FAILURES, LoginThrottle, RateLimit, Summary
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 from webui import access as access_module
@@ -145,7 +145,7 @@ def test_readers_see_nothing_of_removed_documents(office):
 # --- bounded growth --------------------------------------------------------------------------------
 
 def test_logs_rotate_by_size_and_are_read_from_the_end(tmp_path):
-    from assistant.journal import Audit
+    from assistant.office.journal import Audit
 
     audit = Audit(tmp_path / "audit.jsonl", max_bytes=2_000, backups=2)
     for n in range(500):
@@ -159,7 +159,7 @@ def test_logs_rotate_by_size_and_are_read_from_the_end(tmp_path):
 def test_a_conversation_belongs_to_its_user_and_keeps_questions_short(mini_corpus, tmp_path):
     from types import SimpleNamespace
 
-    from assistant.inputs import MAX_QUERY_CHARS
+    from assistant.search.inputs import MAX_QUERY_CHARS
     from webui.access import Access
     from webui.callbacks import Page
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant import inputs
-from assistant.cli import main
+from assistant.cli.commands import main
 from indexer import store
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
@@ -168,12 +168,12 @@ def test_a_huge_batch_line_is_searched_by_its_beginning_and_not_echoed(index_dir
 
 
 def test_batch_files_over_their_limits_are_refused_before_any_search(index_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("assistant.batch.MAX_BATCH_LINES", 3)
+    monkeypatch.setattr("assistant.cli.batch.MAX_BATCH_LINES", 3)
     batch = tmp_path / "q.txt"
     batch.write_text("发展党员\n" * 4, encoding="utf-8")
     code, out, err = run(capsys, "search", "--batch", batch, "--index", index_dir)
     assert code == 1 and not out and "超过 3 行" in one_chinese_line(err)
-    monkeypatch.setattr("assistant.batch.MAX_BATCH_BYTES", 10)
+    monkeypatch.setattr("assistant.cli.batch.MAX_BATCH_BYTES", 10)
     code, out, err = run(capsys, "search", "--batch", batch, "--index", index_dir)
     assert code == 1 and "批量查询文件过大" in one_chinese_line(err)
 
@@ -184,7 +184,7 @@ def test_a_draft_over_its_limit_is_refused_before_any_search(index_dir, tmp_path
     draft.write_text("某局2025年工作要点\n一、总则\n" + "".join(f"{n}.做好第{n}项工作。内容内容。\n" for n in range(1, 200)),
                      encoding="utf-8")
     searched = []
-    monkeypatch.setattr("assistant.retrieve.Searcher.search", lambda *a, **k: searched.append(a) or [])
+    monkeypatch.setattr("assistant.search.retrieve.Searcher.search", lambda *a, **k: searched.append(a) or [])
     code, _, err = run(capsys, "draft-check", draft, "--index", index_dir)
     assert code == 1 and "草稿过长" in one_chinese_line(err) and not searched
     monkeypatch.setattr(inputs, "MAX_DRAFT_CHARS", 100_000)

@@ -62,7 +62,7 @@ def corpus_copy(tmp_path) -> Path:
 
 
 def engine(location: str):
-    from assistant.engine import open_engine
+    from assistant.search.engine import open_engine
 
     return open_engine(location)
 
@@ -115,7 +115,7 @@ def test_incremental_update_and_removal(milvus, corpus_copy):
 
 def test_a_failed_write_leaves_the_previous_rows_searchable(milvus, corpus_copy, monkeypatch):
     from assistant.backends.milvus import writer as milvus_publish
-    from assistant.query import Filters
+    from assistant.search.query import Filters
 
     location = milvus.location("failing")
     milvus_publish.publish(corpus_copy, location)
@@ -220,7 +220,7 @@ def test_cli_commands_on_milvus(seeds, tmp_path):
 
 def test_parity_with_the_local_index(seeds, real_index):
     """The same fusion over the same candidates: the same sections, scores and figures."""
-    from assistant.evaluate import evaluate, load_gold
+    from assistant.search.evaluate import evaluate, load_gold
 
     remote, local = engine(seeds), engine(str(real_index))
     for gold in (DEV, DEV_COLLOQUIAL):
@@ -238,7 +238,7 @@ def test_parity_with_the_local_index(seeds, real_index):
 
 
 def test_filters_are_pushed_down(seeds, real_index):
-    from assistant.query import Filters
+    from assistant.search.query import Filters
 
     remote, local = engine(seeds), engine(str(real_index))
     for filters in (Filters(years={2023}), Filters(regions={"武进"}), Filters(years={2023}, regions={"金坛区"}),

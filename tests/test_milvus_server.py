@@ -141,7 +141,7 @@ def test_generations_filters_and_deletes_on_the_server(library):
 
     from assistant.backends.milvus.engine import MilvusEngine
     from assistant.backends.milvus.schema import PARTITIONS, quote, visible
-    from assistant.query import Filters
+    from assistant.search.query import Filters
     from indexer.store import DocumentRow
 
     target, client = library

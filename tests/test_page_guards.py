@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import Service
-from assistant.throttle import (
+from assistant.office.service import Service
+from assistant.office.throttle import (
     ADDRESS_FREE_FAILURES,
     FIRST_WAIT,
     FREE_FAILURES,

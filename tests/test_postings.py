@@ -8,7 +8,7 @@ import bm25s
 import numpy as np
 import pytest
 
-from assistant.postings import load_postings
+from assistant.search.postings import load_postings
 
 DOCS = [["发展", "党员", "发展党员"], ["党员", "教育", "管理"], ["双减", "政策", "落实"], ["教育", "教育", "公平"]]
 

@@ -6,16 +6,23 @@ import json
 
 import pytest
 
-from assistant.answer import Answerer
-from assistant.cli import main
-from assistant.compare import SectionNotFound, compare_sections, diff_ops
-from assistant.draft import check_draft, draft_items
-from assistant.evaluate import gold_rank, load_gold
-from assistant.export import comparison_blocks, draft_blocks, full_citation, precedent_blocks, to_markdown, write
-from assistant.index import load_index
-from assistant.precedents import find_precedents
-from assistant.retrieve import Filters, Searcher
-from assistant.targets import find_targets
+from assistant.answers.answer import Answerer
+from assistant.cli.commands import main
+from assistant.drafting.compare import SectionNotFound, compare_sections, diff_ops
+from assistant.drafting.draft import check_draft, draft_items
+from assistant.drafting.export import (
+    comparison_blocks,
+    draft_blocks,
+    full_citation,
+    precedent_blocks,
+    to_markdown,
+    write,
+)
+from assistant.drafting.precedents import find_precedents
+from assistant.drafting.targets import find_targets
+from assistant.search.evaluate import gold_rank, load_gold
+from assistant.search.index import load_index
+from assistant.search.retrieve import Filters, Searcher
 from indexer.build import build_index
 from indexer.clean import clean_text
 from indexer.embed import FakeEmbedder
@@ -127,7 +134,7 @@ def test_markdown_and_docx_exports_hold_every_citation(mini, tmp_path):
 
 
 def test_export_refuses_other_formats(mini, tmp_path):
-    from assistant.export import ExportError
+    from assistant.drafting.export import ExportError
 
     with pytest.raises(ExportError):
         write(precedent_blocks(find_precedents(mini, "发展党员")), tmp_path / "out.pdf")

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from indexer.clean import clean_text
 from indexer.errors import UnreadableFile
+from indexer.lines import title_block_length
 from indexer.parse import parse_text
-from indexer.structure import parse_sections, title_block_length
+from indexer.structure import parse_sections
 
 settings.register_profile("ci", max_examples=300, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from assistant.accounts import AccountError, UsersFile, hash_password, verify_password
-from assistant.cli import main as core_main
-from assistant.followup import understand
+from assistant.answers.followup import understand
+from assistant.cli.commands import main as core_main
+from assistant.office.accounts import AccountError, UsersFile, hash_password, verify_password
 
 from .test_ui_client import serve_office
 

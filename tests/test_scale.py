@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from assistant.index import load_index
-from assistant.retrieve import Filters, Searcher
+from assistant.search.index import load_index
+from assistant.search.retrieve import Filters, Searcher
 from indexer import second, vectors
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder, load_embedder

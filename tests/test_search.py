@@ -7,10 +7,10 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from assistant.evaluate import gold_rank, score_question, summarize
-from assistant.highlight import mark, query_terms, snippet
-from assistant.index import load_index
-from assistant.retrieve import Filters, Fusion, QueryError, Searcher, SearchResult
+from assistant.present.highlight import mark, query_terms, snippet
+from assistant.search.evaluate import gold_rank, score_question, summarize
+from assistant.search.index import load_index
+from assistant.search.retrieve import Filters, Fusion, QueryError, Searcher, SearchResult
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 
@@ -100,8 +100,8 @@ def test_snippet_and_highlight():
 
 
 def test_a_compounds_pieces_count_less_than_its_own_words():
-    from assistant.query import PIECE_WEIGHT, word_weights
-    from assistant.results import coverage_of
+    from assistant.search.query import PIECE_WEIGHT, word_weights
+    from assistant.search.results import coverage_of
     from indexer.tokenize import tokenize
 
     words = tokenize("内蒙古对资金使用做了哪些规定")
@@ -120,7 +120,7 @@ def _result(rank: int, doc: str, text: str) -> SearchResult:
 
 
 def test_a_passage_another_document_repeats_is_shown_once_with_its_copies():
-    from assistant.results import fold_copies, without_copies
+    from assistant.search.results import fold_copies, without_copies
 
     same = "严格发展党员。坚持标准，把骨干教师培养成党员，严把党员入口关。"
     ranked = [_result(1, "甲", same), _result(2, "丙", "1." + same), _result(3, "乙", "新增普惠性幼儿园5所。"),
@@ -141,7 +141,7 @@ def test_a_passage_another_document_repeats_is_shown_once_with_its_copies():
 
 
 def test_the_same_words_with_other_figures_are_two_results():
-    from assistant.results import fold_copies
+    from assistant.search.results import fold_copies
 
     a = _result(1, "甲", "新建学校3所，增加学位2000个，确保儿童青少年近视率持续下降。")
     b = _result(2, "乙", "新建学校5所，增加学位3000个，确保儿童青少年近视率持续下降。")
@@ -162,7 +162,7 @@ def test_search_lists_the_documents_that_repeat_a_passage(mini_corpus, tmp_path)
     item = {"question": "严格发展党员", "gold_doc_ids": [PurePosixPath(c.source).stem for c in first.copies]}
     scores = score_question(item, [first]).metrics
     assert scores["doc_hit@5"] == 1.0 and scores["doc_own@5"] == 0.0  # a listed copy is shown, not its own result
-    from assistant.render import result_cards
-    from assistant.terminal import format_results
+    from assistant.present.render import result_cards
+    from assistant.present.terminal import format_results
     assert "相同段落也见于" in result_cards("严格发展党员", results)
     assert "相同段落也见于：" + first.copies[0].citation in format_results("严格发展党员", results)

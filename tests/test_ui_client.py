@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import Service
+from assistant.office.service import Service
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder
 
@@ -49,7 +49,7 @@ def serve_corpus(corpus: Path, tmp_path: Path):
 def serve_office(corpus: Path, tmp_path: Path, **kwargs):
     """(app, url, service, users): the page with a users file holding an administrator
     (zhang / admin-pass) and a reader (li / reader-pass), over the fake model."""
-    from assistant.accounts import UsersFile
+    from assistant.office.accounts import UsersFile
 
     users = UsersFile(tmp_path / "users.json")
     users.add("zhang", "admin", "admin-pass")
@@ -168,7 +168,7 @@ def test_document_text_is_shown_as_text(mini_corpus, tmp_path):
 
 
 def test_corpus_folder_cannot_be_escaped(tmp_path):
-    from assistant.library import LibraryError, add_files, remove_source, safe_name
+    from assistant.office.library import LibraryError, add_files, remove_source, safe_name
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

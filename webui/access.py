@@ -1,7 +1,7 @@
 """Who may use the page, and as what.
 
 Without a login configured the page is one person's tool on 127.0.0.1: everyone is an
-administrator. With `--users FILE` (accounts with roles, assistant/accounts.py) and/or
+administrator. With `--users FILE` (accounts with roles, assistant/office/accounts.py) and/or
 `--auth user:password` (one administrator), every route asks for a login and the server,
 not the page, decides what each user may do: every callback that changes the library
 checks the caller's role (`Access.require_admin`).
@@ -12,7 +12,7 @@ embeds the API description, with the dropdown choices (document titles, regions)
 login page itself. Until the visitor has a session, only what the login form needs is
 served and the embedded API description is blanked. A login names one user (a form with two
 names is refused: Gradio would log in the last while a throttle counted the first); failed
-logins are throttled (assistant/throttle.py) and written to the audit log with the name
+logins are throttled (assistant/office/throttle.py) and written to the audit log with the name
 tried and the client's address, the proxy's header believed only from a trusted proxy
 (`--trusted-proxy`). A session ends as soon as its account is removed or changed.
 """
@@ -31,9 +31,9 @@ from http.cookies import SimpleCookie
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from assistant.accounts import ADMIN, READER, UsersFile
-from assistant.journal import Audit
-from assistant.throttle import DEVICE_DAYS, DeviceTokens, LoginThrottle, RateLimit, Summary
+from assistant.office.accounts import ADMIN, READER, UsersFile
+from assistant.office.journal import Audit
+from assistant.office.throttle import DEVICE_DAYS, DeviceTokens, LoginThrottle, RateLimit, Summary
 from indexer.errors import PolicyQAError
 
 log = logging.getLogger("policyqa.ui")

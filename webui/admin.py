@@ -9,8 +9,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.library import KEEP_BOTH, REPLACE
-from assistant.service import Service
+from assistant.office.library import KEEP_BOTH, REPLACE
+from assistant.office.service import Service
 from indexer.errors import PolicyQAError
 
 from .access import Access

@@ -9,11 +9,12 @@ import math
 
 import gradio as gr
 
-from assistant.answer import Answer
-from assistant.followup import understand
-from assistant.library import list_documents
-from assistant.query import Filters, clean_query, query_notice
-from assistant.render import (
+from assistant.answers.answer import Answer
+from assistant.answers.followup import understand
+from assistant.office.library import list_documents
+from assistant.office.service import Service
+from assistant.office.throttle import RateLimit
+from assistant.present.render import (
     answer_html,
     conversation_html,
     document_html,
@@ -21,8 +22,7 @@ from assistant.render import (
     filter_notice,
     result_cards,
 )
-from assistant.service import Service
-from assistant.throttle import RateLimit
+from assistant.search.query import Filters, clean_query, query_notice
 from indexer.errors import PolicyQAError
 
 from .access import Access

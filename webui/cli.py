@@ -1,4 +1,4 @@
-"""`policyqa`: the core's commands (assistant/cli.py) plus `serve`, the page. The core does
+"""`policyqa`: the core's commands (assistant/cli/commands.py) plus `serve`, the page. The core does
 not know the page; the page's entry point adds it."""
 
 from __future__ import annotations

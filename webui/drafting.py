@@ -10,18 +10,18 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.compare import compare_sections
-from assistant.draft import check_draft, read_draft
-from assistant.export import comparison_blocks, draft_blocks, precedent_blocks, write
-from assistant.inputs import topic_notice
-from assistant.precedents import find_precedents
-from assistant.query import QueryError
-from assistant.render import (
+from assistant.drafting.compare import compare_sections
+from assistant.drafting.draft import check_draft, read_draft
+from assistant.drafting.export import comparison_blocks, draft_blocks, precedent_blocks, write
+from assistant.drafting.precedents import find_precedents
+from assistant.office.service import Service
+from assistant.present.render import (
     comparison_html,
     draft_html,
     precedents_html,
 )
-from assistant.service import Service
+from assistant.search.inputs import topic_notice
+from assistant.search.query import QueryError
 from indexer.errors import PolicyQAError
 
 from .callbacks import filters_of, message, status, unexpected

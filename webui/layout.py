@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
-from assistant.render import CSS, esc
-from assistant.service import Service
+from assistant.office.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
+from assistant.office.service import Service
+from assistant.present.render import CSS, esc
 from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
 

@@ -9,8 +9,8 @@ import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from assistant.llm import LLMConfig
-from assistant.service import Service
+from assistant.answers.llm import LLMConfig
+from assistant.office.service import Service
 from indexer import store
 
 
@@ -24,7 +24,7 @@ class Options:
     model: str | None = None
     corpus: str | None = None
     auth: str | None = None  # `user:password`: one administrator
-    users: str | None = None  # a users file (assistant/accounts.py)
+    users: str | None = None  # a users file (assistant/office/accounts.py)
     share: bool = False
     today: str | None = None
     journal_dir: str | None = None

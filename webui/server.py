@@ -15,9 +15,9 @@ from pathlib import Path
 import gradio as gr
 from starlette.middleware import Middleware
 
-from assistant.accounts import UsersFile
-from assistant.library import MAX_UPLOAD_BYTES
-from assistant.service import Service
+from assistant.office.accounts import UsersFile
+from assistant.office.library import MAX_UPLOAD_BYTES
+from assistant.office.service import Service
 from indexer import store
 from indexer.cache import policyqa_cache
 

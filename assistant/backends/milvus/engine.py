@@ -8,7 +8,7 @@ the local engine takes. Every signal is then computed for the candidates as the 
 computes it: cosines from their stored vectors, BM25 from their stored words with the library's
 idf and length normalisation (never Milvus's BM25 scores, whose sign and scale differ between
 Milvus Lite and the server), the best sentence by a search grouped by chunk. They are fused with
-the manifest's weights and become results by the same code as local search (results.py).
+the manifest's weights and become results by the same code as local search (search/results.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from indexer.embed import load_embedder
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexMismatch, IndexNotFound, SectionRow
 
-from ...postings import weighted
-from ...query import Filters, QueryPlan, check_query, default_thesaurus, make_plan, region_match
-from ...reference import cited_documents
-from ...results import (
+from ...search.postings import weighted
+from ...search.query import Filters, QueryPlan, check_query, default_thesaurus, make_plan, region_match
+from ...search.reference import cited_documents
+from ...search.results import (
     LONG_SECTION_CHUNKS,
     Chunk,
     SearchResult,

@@ -84,7 +84,7 @@ def publish(corpus: Path, location: str, model: str | None = None, rebuild: bool
     mirror = mirror_of(target)
     report = build_index(Path(corpus), mirror, model=model, rebuild=rebuild, progress=progress, **build)
     report.index_dir = location
-    from assistant.index import load_index
+    from assistant.search.index import load_index
 
     index = load_index(mirror)
     started = time.monotonic()

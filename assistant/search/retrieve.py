@@ -5,7 +5,7 @@ expansions at a lower weight; the score matrix memory-mapped), the Universal Sen
 on the chunk and its best sentence, and the share of the question's words in the chunk's own
 text. They are fused as `indexer.fusion` describes (standardised over the candidate pool,
 weighted; weights in the index manifest, tuned with bench/tune_fusion.py on every development
-set together); assistant/results.py turns the ranking into results.
+set together); results.py turns the ranking into results.
 """
 
 from __future__ import annotations

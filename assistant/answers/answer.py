@@ -6,7 +6,7 @@ in a document.
   relevance decision is their shown relevance (`SearchResult.score`), calibrated per model
   (bench/calibrate_answers.py) on every dev set and an off-topic set.
 - Question-aware: a sentence that gives what is asked (a number with its unit, a date, an
-  office, a condition, measures; assistant/asked.py) is preferred, and keeps the sentence
+  office, a condition, measures; answers/asked.py) is preferred, and keeps the sentence
   before it when it does not stand alone (`其…`, `同时…`, a list that continues).
 - Honest gaps: when the documents speak about the topic but give no figure, date or office
   of what was asked, the answer says so first, then gives the closest points.
@@ -24,11 +24,11 @@ import numpy as np
 from indexer.textutil import split_sentences
 from indexer.tokenize import tokenize
 
+from ..search.engine import SearchEngine
+from ..search.query import Filters, clean_query
+from ..search.results import SearchResult
 from .asked import Asked, about_subject, asked, gives
-from .engine import SearchEngine
 from .llm import LLMConfig, LLMError, build_messages, check_markers, markers_in, stream_chat
-from .query import Filters, clean_query
-from .results import SearchResult
 from .when import reference_year, relative_years
 
 NO_CONTENT = "问题中没有可检索的内容，请换一种问法，例如：发展党员有哪些要求"

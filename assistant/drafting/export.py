@@ -11,10 +11,10 @@ from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
+from ..search.results import SearchResult
 from .compare import Comparison, SectionInfo
 from .draft import DraftReport
 from .precedents import PrecedentSet
-from .results import SearchResult
 
 
 class ExportError(PolicyQAError, ValueError):

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 
 from indexer.errors import PolicyQAError
 
+from ..present.terminal import color, format_report, format_results, search_json
+from ..search.inputs import topic_notice
+from ..search.query import Filters, QueryError, clean_query, query_notice
 from . import arguments
 from .batch import read_batch
-from .inputs import topic_notice
-from .query import Filters, QueryError, clean_query, query_notice
-from .terminal import color, format_report, format_results, search_json
 
 if TYPE_CHECKING:
 
-    from .engine import SearchEngine
+    from ..search.engine import SearchEngine
 
 # Imports below are inside the commands: a one-shot `policyqa search` should not pay for
 # the indexer, the exporters or the page.
@@ -69,7 +69,7 @@ def cmd_index(args) -> int:
     corpus = Path(args.corpus or arguments.env("POLICYQA_CORPUS", DEFAULT_CORPUS))
     from indexer.build import build_index
 
-    from .engine import is_local, publisher_for
+    from ..search.engine import is_local, publisher_for
 
     target = args.to or (None if is_local(args.index) else args.index)
     options = {"model": args.model, "rebuild": args.rebuild, "progress": None if args.json else _progress_printer(),
@@ -103,8 +103,8 @@ def _notice(query: str | None) -> None:
 
 
 def _searcher(args) -> SearchEngine:
-    from .engine import open_engine
-    from .expand import THESAURUS, Thesaurus
+    from ..search.engine import open_engine
+    from ..search.expand import THESAURUS, Thesaurus
 
     extra = getattr(args, "thesaurus", None)
     thesaurus = Thesaurus.load(THESAURUS, Path(extra)) if extra else None
@@ -160,7 +160,7 @@ def _search_batch(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, load_gold, metric_line
+    from ..search.evaluate import evaluate, load_gold, metric_line
 
     items = load_gold(Path(args.gold))
     searcher = _searcher(args)
@@ -184,9 +184,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .answer import Answerer
-    from .llm import LLMConfig
-    from .plain import answer_text
+    from ..answers.answer import Answerer
+    from ..answers.llm import LLMConfig
+    from ..present.plain import answer_text
 
     if args.batch:
         return _ask_batch(args)
@@ -223,8 +223,8 @@ def cmd_ask(args) -> int:
 def _ask_batch(args) -> int:
     """`ask --batch FILE`: the same input rules as `search --batch`; the extractive answer of
     every line (scripts want one kind of answer per run)."""
-    from .answer import Answerer
-    from .plain import answer_text
+    from ..answers.answer import Answerer
+    from ..present.plain import answer_text
 
     items = read_batch(Path(args.batch))
     if not items:
@@ -254,8 +254,8 @@ def _ask_batch(args) -> int:
 
 
 def _eval_answers(searcher, items, args) -> int:
-    from .answer import Answerer
-    from .evaluate import evaluate_answers
+    from ..answers.answer import Answerer
+    from ..search.evaluate import evaluate_answers
 
     result = evaluate_answers(Answerer(searcher, today=args.today), items)
     if args.json:
@@ -280,7 +280,7 @@ def _eval_answers(searcher, items, args) -> int:
 def _topic(args) -> str:
     text = args.text
     if args.file:
-        from .draft import read_draft
+        from ..drafting.draft import read_draft
 
         text = read_draft(args.file)
     elif text == "-":
@@ -296,17 +296,17 @@ def _topic(args) -> str:
 
 def _export(blocks, path: str | None) -> None:
     if path:
-        from .export import write
+        from ..drafting.export import write
 
         written = write(blocks, Path(path))
         print(f"已导出：{written}", file=sys.stderr)
 
 
 def cmd_precedents(args) -> int:
-    from .answer import Answerer
-    from .export import precedent_blocks
-    from .plain import precedents_text
-    from .precedents import find_precedents
+    from ..answers.answer import Answerer
+    from ..drafting.export import precedent_blocks
+    from ..drafting.precedents import find_precedents
+    from ..present.plain import precedents_text
 
     text = _topic(args)
     result = find_precedents(Answerer(_searcher(args)), text, _filters(args))
@@ -324,9 +324,9 @@ def _emit(args, result, text, blocks) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .compare import SectionNotFound, compare_sections
-    from .export import comparison_blocks
-    from .plain import comparison_text
+    from ..drafting.compare import SectionNotFound, compare_sections
+    from ..drafting.export import comparison_blocks
+    from ..present.plain import comparison_text
 
     try:
         result = compare_sections(_searcher(args), args.first, args.second)
@@ -336,10 +336,10 @@ def cmd_compare(args) -> int:
 
 
 def cmd_draft_check(args) -> int:
-    from .answer import Answerer
-    from .draft import DraftError, check_draft, read_draft
-    from .export import draft_blocks
-    from .plain import draft_text
+    from ..answers.answer import Answerer
+    from ..drafting.draft import DraftError, check_draft, read_draft
+    from ..drafting.export import draft_blocks
+    from ..present.plain import draft_text
 
     try:
         report = check_draft(Answerer(_searcher(args)), read_draft(args.file), _filters(args))
@@ -352,7 +352,7 @@ def cmd_user(args) -> int:
     """`policyqa user add|remove|list --users FILE`: the accounts of the page."""
     import getpass
 
-    from .accounts import AccountError, UsersFile
+    from ..office.accounts import AccountError, UsersFile
 
     if not args.users:
         raise UserError("请用 --users 指定用户文件（或设置 POLICYQA_USERS）")
@@ -420,7 +420,3 @@ def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None =
             raise
         print(f"内部错误：{type(e).__name__}: {e}（设置 POLICYQA_DEBUG=1 可查看详情）", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,10 +17,12 @@ from indexer.cache import policyqa_cache
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
 
-from . import engine as engines
-from .answer import Answer, Answerer
-from .engine import SearchEngine
-from .index import load_index
+from ..answers.answer import Answer, Answerer
+from ..answers.llm import LLMConfig
+from ..search import engine as engines
+from ..search.engine import SearchEngine
+from ..search.index import load_index
+from ..search.retrieve import Filters, Searcher, SearchResult
 from .journal import Audit, Feedback, beside
 from .library import (
     KEEP_BOTH,
@@ -32,8 +34,6 @@ from .library import (
     remove_source,
     restore_removed,
 )
-from .llm import LLMConfig
-from .retrieve import Filters, Searcher, SearchResult
 
 log = logging.getLogger("policyqa.service")
 

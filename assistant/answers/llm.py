@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from indexer.errors import PolicyQAError
 
-from .results import SearchResult
+from ..search.results import SearchResult
 
 SYSTEM_PROMPT = (
     "你是政策文件检索助手。只依据用户提供的编号资料回答问题，不要使用资料以外的知识，不要编造。"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
-from .inputs import MAX_BATCH_BYTES, MAX_BATCH_LINES, InputTooLarge
+from ..search.inputs import MAX_BATCH_BYTES, MAX_BATCH_LINES, InputTooLarge
 
 
 class BatchFileError(PolicyQAError):

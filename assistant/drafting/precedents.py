@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from indexer.tokenize import tokenize
 
-from .answer import Answerer
-from .inputs import shorten_topic
-from .query import Filters
-from .results import SearchResult, with_copies
+from ..answers.answer import Answerer
+from ..search.inputs import shorten_topic
+from ..search.query import Filters
+from ..search.results import SearchResult, with_copies
 from .targets import Target, find_targets
 
 # A document counts as addressing the topic when its best section's relevance is at

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .answer import Answer
-from .compare import Comparison
-from .draft import DraftReport
-from .export import full_citation
-from .precedents import PrecedentSet
+from ..answers.answer import Answer
+from ..drafting.compare import Comparison
+from ..drafting.draft import DraftReport
+from ..drafting.export import full_citation
+from ..drafting.precedents import PrecedentSet
 from .render import cited_passages
 
 

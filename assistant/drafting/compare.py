@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 from indexer.errors import PolicyQAError
 
-from .engine import SearchEngine
+from ..search.engine import SearchEngine
 
 
 class SectionNotFound(PolicyQAError, LookupError):

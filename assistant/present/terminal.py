@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from indexer.build import BuildReport
 
-    from .results import SearchResult
+    from ..search.results import SearchResult
 
 LISTED = 20  # files named per kind of change in the summary of a build
 

@@ -7,10 +7,10 @@ import html
 import re
 from urllib.parse import quote
 
-from .answer import Answer
+from ..answers.answer import Answer
+from ..answers.llm import markers_in
+from ..search.results import SearchResult
 from .highlight import find_spans, query_terms
-from .llm import markers_in
-from .results import SearchResult
 
 
 def esc(text: object) -> str:
@@ -195,7 +195,7 @@ def document_html(engine, doc_id: str, target_key: str = "") -> str:
 
 
 def _full_citation(r) -> str:
-    from .export import full_citation
+    from ..drafting.export import full_citation
 
     return full_citation(r)
 

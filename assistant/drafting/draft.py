@@ -18,12 +18,12 @@ from indexer.chunk import chunk_document
 from indexer.errors import PolicyQAError
 from indexer.parse import parse_text
 
-from .answer import Answerer
+from ..answers.answer import Answerer
+from ..search.inputs import check_draft_items, check_draft_size
+from ..search.query import Filters
+from ..search.results import SearchResult, with_copies
 from .compare import SectionInfo, section_info
-from .inputs import check_draft_items, check_draft_size
 from .precedents import DocRef
-from .query import Filters
-from .results import SearchResult, with_copies
 
 MARGIN = 0.01
 NEAR_COPY = 0.97

@@ -22,7 +22,7 @@ from indexer.errors import PolicyQAError, UnreadableFile, os_reason
 from indexer.read import SUPPORTED_SUFFIXES, file_digest
 from indexer.store import DocumentRow
 
-from .engine import SearchEngine
+from ..search.engine import SearchEngine
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 REMOVED_DIR = ".removed"
