@@ -198,7 +198,7 @@ def test_a_question_or_a_short_numbered_heading_is_said_with_the_sentence_after_
 def test_sentences_are_taken_best_first_until_the_answer_is_long_enough():
     import numpy as np
 
-    from assistant import answer
+    from assistant.answers import answer
     from assistant.answers.answer import _Candidate, _group, _reading_order
     from indexer.textutil import split_sentences
 
@@ -241,7 +241,7 @@ def test_a_heading_that_states_something_is_a_candidate_a_title_is_not():
 def test_an_opening_formula_is_not_the_answer(monkeypatch):
     import numpy as np
 
-    from assistant import answer
+    from assistant.answers import answer
 
     opening = "各县区人民政府，市政府各部门：为深入贯彻落实疫情防控部署，帮助企业复工复产，现提出如下措施。"
     measure = "企业要加强工作场所通风换气和清洁消毒。"

@@ -95,7 +95,7 @@ def test_odd_queries_on_the_page(page):
 def test_uploads_over_the_size_limit_are_refused(mini_corpus, tmp_path, monkeypatch):
     from gradio_client import Client, handle_file
 
-    from assistant import library
+    from assistant.office import library
     from webui import layout, server
 
     monkeypatch.setattr(server, "MAX_UPLOAD_BYTES", 1024 * 1024)

@@ -12,7 +12,6 @@ import textwrap
 
 import pytest
 
-from assistant import engine as engines
 from assistant.answers.answer import Answerer
 from assistant.cli.commands import main
 from assistant.drafting.compare import compare_sections
@@ -21,6 +20,7 @@ from assistant.drafting.precedents import find_precedents
 from assistant.office.library import LibraryError, list_documents
 from assistant.office.service import Service
 from assistant.present.render import document_html
+from assistant.search import engine as engines
 from assistant.search.engine import EngineNotFound, SearchEngine, open_engine
 from assistant.search.index import load_index
 from assistant.search.retrieve import Filters, Searcher

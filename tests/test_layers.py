@@ -166,3 +166,46 @@ def test_modules_stay_small_or_say_why():
             if text.count("\n") > 440 and "One module because" not in text[:1500]:
                 too_long.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
     assert not too_long, "\n".join(too_long)
+
+
+def unresolved_imports(paths) -> list[str]:
+    """Absolute first-party imports (anywhere in a file) that name no module or attribute: a module
+    moved without every importer following, which collection of one test file would not reveal."""
+    import importlib
+
+    def resolves(module: str, name: str | None = None) -> bool:
+        try:
+            found = importlib.import_module(module)
+        except ImportError:
+            return False
+        if name is None or hasattr(found, name):
+            return True
+        return resolves(f"{module}.{name}")
+
+    missing = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if node.module.split(".")[0] in FIRST_PARTY:
+                    missing += [f"{path.name}:{node.lineno} {node.module}.{a.name}"
+                                for a in node.names if not resolves(node.module, a.name)]
+            elif isinstance(node, ast.Import):
+                missing += [f"{path.name}:{node.lineno} {a.name}" for a in node.names
+                            if a.name.split(".")[0] in FIRST_PARTY and not resolves(a.name)]
+    return missing
+
+
+FIRST_PARTY = {"indexer", "assistant", "webui"}
+
+
+def test_every_first_party_import_names_something_that_exists():
+    paths = [p for folder in ("indexer", "assistant", "webui", "tests", "bench", "scripts")
+             for p in sorted((ROOT / folder).rglob("*.py"))] + [ROOT / "ui.py"]
+    missing = unresolved_imports(paths)
+    assert not missing, "\n".join(missing)
+
+
+def test_the_import_check_sees_a_moved_module(tmp_path):
+    stale = tmp_path / "stale.py"
+    stale.write_text("from assistant import engine\nimport assistant.answer\n", encoding="utf-8")
+    assert len(unresolved_imports([stale])) == 2

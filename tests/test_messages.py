@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import inputs
 from assistant.cli.commands import main
+from assistant.search import inputs
 from indexer import store
 from indexer.build import build_index
 from indexer.embed import FakeEmbedder

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from assistant import cli as core
+from assistant.cli import commands as core
 
 
 def cmd_serve(args) -> int:

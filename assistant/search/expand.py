@@ -12,8 +12,9 @@ from pathlib import Path
 from indexer.chinese import to_simplified
 from indexer.errors import PolicyQAError
 from indexer.textutil import cn_to_int
+from indexer.tokenize import DATA
 
-THESAURUS = Path(__file__).resolve().parents[1] / "indexer" / "data" / "thesaurus.txt"
+THESAURUS = DATA / "thesaurus.txt"
 _SPLIT = re.compile(r"[,，、;；]\s*")
 
 
