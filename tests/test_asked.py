@@ -81,16 +81,22 @@ def test_the_answer_uses_search_passages_in_search_order(answerer):
     assert cited == sorted(cited)  # points in the passages' order
 
 
-def test_a_question_this_year_prefers_the_newest_documents_without_filtering(answerer):
+def test_a_question_this_year_keeps_to_the_newest_documents(answerer):
     question = "今年的工作要点有哪些"
     ans = answerer.answer(question)
     assert ans.understood == "按 2024 年理解"
-    assert {p.year for p in ans.passages} == {2023, 2024}  # a preference, not a filter
+    assert ans.passages and {p.year for p in ans.passages} == {2024}  # the scope is a constraint
+    assert ans.scope["years"] == [2024] and ans.scope["met"] is True
+
+
+def test_search_can_still_prefer_a_year_without_filtering(answerer):
+    """`Filters.prefer_years`: for callers of search that want a preference, not a scope."""
+    question = "今年的工作要点有哪些"
 
     def search(prefer: int, k: int = 6) -> list:
         return answerer.searcher.search(question, k=k, filters=Filters(prefer_years={prefer}))
 
-    assert [p.section_id for p in ans.passages] == [r.section_id for r in search(2024, len(ans.passages))]
+    assert {r.year for r in search(2024)} == {2023, 2024}
 
     def first(year: int, prefer: int) -> int:
         return next(i for i, r in enumerate(search(prefer)) if r.year == year)

@@ -4,6 +4,7 @@ served with the real model over the real corpus."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -185,3 +186,45 @@ def test_login_in_the_browser_before_anything_shows(browser, tmp_path):
     finally:
         browser.delete_all_cookies()
         app.close()
+
+
+def _sources(answer_html: str) -> list[str]:
+    return re.findall(r'<div class="pq-source">(.*?)</div>', answer_html)
+
+
+def test_a_follow_up_keeps_its_year_through_the_api(page_url):
+    """`那2024年呢` after a question cites 2024 documents only (the scope is a constraint)."""
+    from gradio_client import Client
+
+    client = Client(page_url, verbose=False)
+    answer, _ = client.predict("那2024年呢", [], [], [], "发展党员有哪些要求", api_name="/ask")
+    assert "理解为：2024年 发展党员有哪些要求" in answer
+    sources = _sources(answer)
+    assert sources and all("· 2024 ·" in s for s in sources)
+    answer, _ = client.predict("那2021年呢", [], [], [], "发展党员有哪些要求", api_name="/ask")
+    assert "索引中没有2021年的文件" in answer
+
+
+def test_an_overview_and_a_follow_up_in_the_browser(browser, page_url):
+    from selenium.webdriver.common.by import By
+
+    browser.get(page_url)
+    box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"))
+    box.send_keys("金坛区委教育工委2023年工作要点有哪几个方面")
+    browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
+    _wait(browser, lambda d: "出处" in d.find_element(By.ID, "pq-answer").text)
+    answer = browser.find_element(By.ID, "pq-answer").text
+    assert "按文件的标题结构列出" in answer and "分为5个方面" in answer and "五、坚持党建引领" in answer
+    box = browser.find_element(By.CSS_SELECTOR, "#pq-question textarea")
+    box.clear()
+    box.send_keys("发展党员有哪些要求")
+    browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
+    _wait(browser, lambda d: "7.持续提升发展党员工作水平" in d.find_element(By.ID, "pq-answer").text)
+    box = browser.find_element(By.CSS_SELECTOR, "#pq-question textarea")
+    box.clear()
+    box.send_keys("那2024年呢")
+    browser.find_element(By.CSS_SELECTOR, "#pq-ask").click()
+    _wait(browser, lambda d: "理解为" in d.find_element(By.ID, "pq-answer").text)
+    time.sleep(0.5)
+    lines = [x for x in browser.find_element(By.ID, "pq-answer").text.splitlines() if re.match(r"\[\d+\]", x)]
+    assert lines and all("· 2024 ·" in x for x in lines)

@@ -9,8 +9,8 @@ import math
 
 import gradio as gr
 
-from assistant.answers.answer import Answer
 from assistant.answers.followup import understand
+from assistant.answers.record import Answer
 from assistant.office.library import list_documents
 from assistant.office.service import Service
 from assistant.office.throttle import RateLimit

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,8 +28,11 @@ from ..search.engine import SearchEngine
 from ..search.query import Filters, clean_query
 from ..search.results import SearchResult
 from .asked import Asked, about_subject, asked, gives
+from .kinds import Asking, kinds_of
 from .llm import LLMConfig, LLMError, build_messages, check_markers, markers_in, stream_chat
-from .when import reference_year, relative_years
+from .record import Answer, AnswerPoint
+from .scope import Placed, place, read_scope
+from .when import reference_year
 
 NO_CONTENT = "问题中没有可检索的内容，请换一种问法，例如：发展党员有哪些要求"
 NOT_FOUND = "没有找到与这个问题相关的内容。可以换个说法，或放宽年份、地区、文档筛选。"
@@ -41,6 +44,7 @@ NOT_FOUND = "没有找到与这个问题相关的内容。可以换个说法，�
 # 2 603 on-topic ones (all four of EQUALS).
 CALIBRATED = {"m3e-small": 0.526, "m3e-small:onnx-int8": 0.526}
 MAX_POINTS = 5
+NEWEST_TRIES = 10  # years tried, newest first, for the newest document that speaks of a question
 MAX_SENTENCES = 15
 # The answer's length in characters: sentences are taken best first until it is reached (the
 # first always), so an answer is never a wall of text; a point (one passage) holds at most
@@ -80,46 +84,6 @@ _OPENING = re.compile(
 _LEANS_BACK = re.compile(r"^(?:其|该|此|这|上述|以上|前述|同时|并且|并|且|但|但是|对此|为此|另外|此外|其中|对于上述)")
 
 
-@dataclass
-class AnswerPoint:
-    text: str
-    citations: list[int]
-
-
-@dataclass
-class Answer:
-    question: str
-    status: str  # ok | not_found | no_content
-    points: list[AnswerPoint] = field(default_factory=list)
-    passages: list[SearchResult] = field(default_factory=list)
-    message: str = ""
-    mode: str = "extractive"  # or generative
-    text: str = ""  # the generative answer as written, with [n] markers
-    notice: str = ""  # e.g. the language model failed and this is the extractive answer
-    removed_markers: list[str] = field(default_factory=list)
-    gap: str = ""  # `文件中没有找到…的具体学时数。相关内容：` before the closest points
-    understood: str = ""  # how relative time was read: `按 2024 年理解`
-
-    def to_json(self) -> dict:
-        return {
-            "question": self.question,
-            "status": self.status,
-            "mode": self.mode,
-            "message": self.message,
-            "notice": self.notice,
-            "understood": self.understood,
-            "gap": self.gap,
-            "points": [asdict(p) for p in self.points],
-            "text": self.text,
-            "removed_markers": self.removed_markers,
-            "passages": [p.to_json() for p in self.passages],
-        }
-
-    def plain_text(self) -> str:
-        """What the answer says, without markers: the gap notice and every point."""
-        return self.gap + "".join(p.text for p in self.points) + self.text
-
-
 class Answerer:
     def __init__(self, searcher: SearchEngine, min_relevance: float | None = None, today: str | None = None):
         self.searcher = searcher
@@ -128,6 +92,10 @@ class Answerer:
         self.today = today
         self._df, self._n = searcher.document_frequencies()
         self._year: int | None = None
+
+    def set_today(self, today: str | None) -> None:
+        """The date `今年` means from now on (None: the newest year of the index)."""
+        self.today, self._year = today, None
 
     # -- relevance ----------------------------------------------------------------
 
@@ -139,38 +107,96 @@ class Answerer:
             self._year = reference_year([d.year for d in self.searcher.documents()], self.today)
         return self._year
 
-    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
-        """The passages search returns for the question, in its order, when they are relevant."""
+    def understand(self, question: str, k: int = 5, filters: Filters | None = None) -> Asking:
+        """The question read: its scope, the documents inside it (or the nearest), and the means
+        its kind needs to answer it."""
+        docs = self.searcher.documents()
+        scope = read_scope(question, docs, self.reference_year(), lambda word: self._df.get(word, 0) > 0)
+        placed = place(scope, docs, self.searcher.in_scope(filters))
+        asking = Asking(question, scope, placed, self.searcher, self.relevant_search, self.extract, filters, k)
+        if scope.latest and len(placed.docs) > 1:
+            asking.placed = self._newest(asking)
+        return asking
+
+    def relevant_search(self, query: str, filters: Filters | None, k: int) -> list[SearchResult]:
+        results = self.searcher.search(query, k=k, filters=filters)
+        return results if self.relevant(results) else []
+
+    def _newest(self, asking: Asking) -> Placed:
+        """Of the documents in scope, the newest that speaks of the question (not merely the
+        newest): year by year from the newest, the first whose documents have a relevant passage."""
+        until = self.reference_year() if self.today else None
+        pool = [d for d in asking.placed.docs if d.year and (until is None or d.year <= until)]
+        for year in sorted({d.year for d in pool}, reverse=True)[:NEWEST_TRIES]:
+            docs = [d for d in pool if d.year == year]
+            if self.relevant_search(asking.question, Filters(docs={d.doc_id for d in docs}), 1):
+                return replace(asking.placed, docs=docs)
+        return asking.placed
+
+    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None, asking: Asking | None = None) -> Answer:
+        """The passages search returns for the question within its scope, in its order, when they
+        are relevant."""
         question = clean_query(question)
-        if not set(tokenize(question)) or not any(ch.isalnum() for ch in question):
+        if not _has_content(question):
             return Answer(question, "no_content", message=NO_CONTENT)
-        hint = relative_years(question, self.reference_year())
-        if hint:
-            filters = replace(filters or Filters(), prefer_years=hint.years)
-        results = self.searcher.search(question, k=k, filters=filters)
+        asking = asking or self.understand(question, k, filters)
+        scope, placed = asking.scope, asking.placed
+        ans = Answer(question, "not_found", message=NOT_FOUND, understood=scope.relative, scope=asking.scope_json(),
+                     gap=placed.gap)
+        if scope and not placed.docs:
+            ans.message, ans.gap = placed.gap or NOT_FOUND, ""
+            return ans
+        results = self.searcher.search(question, k=k, filters=placed.filters(filters) if scope else filters)
         if not self.relevant(results):
-            return Answer(question, "not_found", message=NOT_FOUND, understood=hint.label)
-        return Answer(question, "ok", passages=results, understood=hint.label)
+            return ans
+        ans.status, ans.passages, ans.message = "ok", results, ""
+        if scope.latest and results[0].year:
+            ans.lead = f"最新的是{results[0].year}年的《{results[0].title}》："
+        return ans
 
     # -- extractive answer ------------------------------------------------------------
 
     def answer(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
-        ans = self.retrieve(question, k, filters)
-        if ans.status == "ok":
-            ans.points, ans.gap = self.extract(ans.question, ans.passages)
-        return ans
+        question = clean_query(question)
+        if not _has_content(question):
+            return Answer(question, "no_content", message=NO_CONTENT)
+        asking = self.understand(question, k, filters)
+        ans = self.by_kind(asking)
+        if ans is None:
+            ans = self.retrieve(question, k, filters, asking)
+            if ans.status == "ok":
+                ans.points, gap = self.extract(ans.question, ans.passages)
+                ans.gap = ans.gap + gap
+        return ans.with_years_marked()
+
+    def by_kind(self, asking: Asking) -> Answer | None:
+        """The answer of the first kind whose wording the question has and that takes it."""
+        for kind in kinds_of(asking.question):
+            ans = kind.answer(asking)
+            if ans is not None:
+                ans.understood = ans.understood or asking.scope.relative
+                return ans
+        return None
 
     def generate(self, question: str, config: LLMConfig, k: int = 5, filters: Filters | None = None) -> Iterator[Answer]:
         """Stream an answer written by a language model from the same passages; on failure the
-        extractive answer, with a notice. Every yield is the answer so far."""
-        ans = self.retrieve(question, k, filters)
+        extractive answer, with a notice. Every yield is the answer so far. A question of another
+        kind than a look-up (an overview, a count, which documents, a comparison) is answered from
+        the documents' structure and the whole collection, without the model."""
+        question = clean_query(question)
+        asking = self.understand(question, k, filters) if _has_content(question) else None
+        structured = self.by_kind(asking) if asking else None
+        if structured is not None:
+            yield structured.with_years_marked()
+            return
+        ans = self.retrieve(question, k, filters, asking)
         if ans.status != "ok":
             yield ans
             return
         ans.mode = "generative"
         n, raw = len(ans.passages), ""
         try:
-            for delta in stream_chat(config, build_messages(ans.question, ans.passages)):
+            for delta in stream_chat(config, build_messages(ans.question, ans.passages, ans.gap)):
                 raw += delta
                 ans.text, _ = check_markers(raw, n)
                 yield ans
@@ -179,9 +205,10 @@ class Answerer:
                 raise LLMError("模型没有返回内容")
         except LLMError as e:
             ans.mode, ans.text, ans.removed_markers = "extractive", "", []
-            ans.points, ans.gap = self.extract(ans.question, ans.passages)
+            ans.points, gap = self.extract(ans.question, ans.passages)
+            ans.gap += gap
             ans.notice = f"生成式回答不可用：{e}。以下为摘录自原文的回答。"
-            yield ans
+            yield ans.with_years_marked()
             return
         ans.points = points_from_text(ans.text)
         if ans.removed_markers:
@@ -211,6 +238,10 @@ class Answerer:
         chosen = _mmr(scores, sv, MAX_SENTENCES, floor=_floor(scores))
         gap = want.gap_message() if want.wants_fact and not fits.any() else ""
         return _group(candidates, _reading_order(candidates, chosen), sv), gap
+
+
+def _has_content(question: str) -> bool:
+    return bool(set(tokenize(question))) and any(ch.isalnum() for ch in question)
 
 
 # --- candidate sentences -------------------------------------------------------------------

@@ -56,11 +56,15 @@ def _number(name: str, default, kind):
         return default
 
 
-def build_messages(question: str, passages: list[SearchResult]) -> list[dict]:
+def build_messages(question: str, passages: list[SearchResult], scope_note: str = "") -> list[dict]:
+    """The prompt: numbered passages with their citations, the question, and what the scope rule
+    found (`索引中没有2026年的…，以下是最接近的…`), which the answer must say first."""
     blocks = []
     for n, p in enumerate(passages, start=1):
         blocks.append(f"[{n}] 出处：{p.citation}\n{p.text.strip()}")
     user = "资料：\n\n" + "\n\n".join(blocks) + f"\n\n问题：{question}"
+    if scope_note:
+        user += f"\n\n注意：{scope_note}请在回答开头说明这一点，并注明每条所依据资料的年份。"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 

@@ -51,3 +51,12 @@ def reference_year(years: list[int | None], today: str | None = None) -> int | N
             return int(m.group(1))
     known = [y for y in years if y]
     return max(known) if known else None
+
+
+_MARKABLE = re.compile(r"(今年|本年|去年|上年|明年)(?![（(]\d)")
+
+
+def mark_relative(text: str, year: int) -> str:
+    """`今年` in a document of `year` as `今年（2024年）`, so a quoted sentence never passes another
+    year's `今年` off as the asked one."""
+    return _MARKABLE.sub(lambda m: f"{m.group()}（{year + _OFFSETS[m.group()]}年）", text)

@@ -28,6 +28,8 @@ _RULES: list[tuple[re.Pattern, callable]] = [
     (re.compile(r"^argument (.+?): not allowed with argument (.+)$"), lambda m: f"参数 {m[1]} 不能与 {m[2]} 同时使用"),
     (re.compile(r"^ambiguous option: (\S+) could match (.+)$"), lambda m: f"参数 {m[1]} 有歧义，可能是：{m[2]}"),
     (re.compile(r"^argument (.+?): ignored explicit argument '?(.*?)'?$"), lambda m: f"参数 {m[1]} 不接受取值（收到“{m[2]}”）"),
+    # a type function's own message, already in Chinese (`--corpus`: 应写成 名称=索引…)
+    (re.compile(r"^argument (.+?): ([^\x00-\x7f].*)$"), lambda m: f"参数 {m[1]} {m[2]}"),
 ]
 
 
@@ -67,6 +69,14 @@ DEFAULT_INDEX = "index"
 def env(name: str, default: str | None = None) -> str | None:
     """A setting's fallback: its environment variable, when set and not empty."""
     return os.environ.get(name) or default
+
+
+def corpus_index(text: str) -> tuple[str, str]:
+    """`--corpus seeds=./index`: a corpus name and the index its questions are asked of."""
+    name, sep, location = text.partition("=")
+    if not sep or not name.strip() or not location.strip():
+        raise argparse.ArgumentTypeError(f"应写成 名称=索引，例如 seeds=./index（收到：{text}）")
+    return name.strip(), location.strip()
 
 
 def common(sp) -> None:
@@ -159,6 +169,8 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("-v", "--verbose", action="store_true", help="列出未满分的问题")
     sp.add_argument("--answers", action="store_true", help="评测回答：所引段落是否含金标准章节、回答是否含标准答案")
     sp.add_argument("--today", default=env("POLICYQA_TODAY"), help="评测回答时“今年”按此日期理解")
+    sp.add_argument("--corpus", action="append", type=corpus_index, metavar="名称=索引",
+                    help="多种问题的评测文件中，corpus 字段为该名称的问题用这个索引（可重复）")
     sp.set_defaults(func=handlers["eval"])
 
     sp = sub.add_parser("user", help="管理网页的用户：add（新增或改密码）、remove、list")

@@ -160,9 +160,11 @@ def _search_batch(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from ..search.evaluate import evaluate, load_gold, metric_line
+    from ..search.evaluate import evaluate, is_kinds_file, load_gold, metric_line
 
     items = load_gold(Path(args.gold))
+    if is_kinds_file(items):
+        return _eval_kinds(items, args)
     searcher = _searcher(args)
     if args.answers:
         return _eval_answers(searcher, items, args)
@@ -253,27 +255,38 @@ def _ask_batch(args) -> int:
     return 0 if answered else 1
 
 
+def _eval_kinds(items, args) -> int:
+    """Questions of several kinds, each asked of the index its `corpus` names (`--corpus`), else --index."""
+    from ..answers.answer import Answerer
+    from ..answers.judge import evaluate_kinds
+    from ..present.plain import kinds_eval_text
+
+    indexes, opened = dict(args.corpus or []), {}
+
+    def answerer_for(corpus: str | None):
+        location = indexes.get(corpus or "", None if indexes else args.index)
+        if location is not None and location not in opened:
+            opened[location] = Answerer(_searcher(argparse.Namespace(**{**vars(args), "index": location})))
+        return opened.get(location)
+
+    result = evaluate_kinds(answerer_for, items, args.today)
+    if args.json:
+        _print_json(result if args.verbose else {k: v for k, v in result.items() if k != "details"})
+    else:
+        print(kinds_eval_text(args.gold, result, args.verbose))
+    return 0
+
+
 def _eval_answers(searcher, items, args) -> int:
     from ..answers.answer import Answerer
+    from ..present.plain import answers_eval_text
     from ..search.evaluate import evaluate_answers
 
     result = evaluate_answers(Answerer(searcher, today=args.today), items)
     if args.json:
         _print_json(result if args.verbose else {k: v for k, v in result.items() if k != "details"})
-        return 0
-    print(f"{args.gold}：{result['questions']} 个问题，拒答 {result['refused']} 个")
-    if "share" in result:
-        print(f"  回答所引段落含金标准章节的 {result['answers_citing_gold']} 个（{result['share']:.1%}）")
-    if "answer_share" in result:
-        print(f"  回答文字含标准答案的 {result['answers_containing_gold']} 个（{result['with_gold_answer']} 个有标准答案，"
-              f"{result['answer_share']:.1%}）；前 5 段含标准答案的 {result['passages_containing_gold']} 个，"
-              f"回答保留其中 {result['of_what_passages_hold']:.1%}")
-    if "answer_chars" in result:
-        print(f"  回答长度：中位数 {result['answer_chars']['median']} 字，90% 的回答不超过 {result['answer_chars']['p90']} 字")
-    if args.verbose:
-        for row in result["details"]:
-            if row.get("hit") is False or row.get("contains_answer") is False:
-                print(f"  未命中 {row['id']} {row['question']}（{row['status']}）")
+    else:
+        print(answers_eval_text(args.gold, result, args.verbose))
     return 0
 
 

@@ -17,8 +17,9 @@ from indexer.cache import policyqa_cache
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
 
-from ..answers.answer import Answer, Answerer
+from ..answers.answer import Answerer
 from ..answers.llm import LLMConfig
+from ..answers.record import Answer
 from ..search import engine as engines
 from ..search.engine import SearchEngine
 from ..search.index import load_index

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..answers.answer import Answer
+from ..answers.record import Answer
 from ..drafting.compare import Comparison
 from ..drafting.draft import DraftReport
 from ..drafting.export import full_citation
@@ -20,6 +20,10 @@ def answer_text(ans: Answer) -> str:
         lines.append(f"（{ans.notice}）")
     if ans.gap and ans.mode != "generative":
         lines.append(ans.gap)
+    if ans.lead:
+        lines.append(ans.lead)
+    if ans.table:
+        lines.append(table_markdown(ans.table))
     if ans.mode == "generative":
         lines.append(ans.text.strip())
     else:
@@ -30,6 +34,43 @@ def answer_text(ans: Answer) -> str:
     for r in cited_passages(ans):
         lines.append(f"[{r.rank}] {r.citation}")
     return "\n".join(lines)
+
+
+def answers_eval_text(gold: str, result: dict, verbose: bool = False) -> str:
+    """`policyqa eval --answers`: refusals, answers citing a gold section or holding the gold answer."""
+    lines = [f"{gold}：{result['questions']} 个问题，拒答 {result['refused']} 个"]
+    if "share" in result:
+        lines.append(f"  回答所引段落含金标准章节的 {result['answers_citing_gold']} 个（{result['share']:.1%}）")
+    if "answer_share" in result:
+        lines.append(f"  回答文字含标准答案的 {result['answers_containing_gold']} 个（{result['with_gold_answer']} 个有标准答案，"
+                     f"{result['answer_share']:.1%}）；前 5 段含标准答案的 {result['passages_containing_gold']} 个，"
+                     f"回答保留其中 {result['of_what_passages_hold']:.1%}")
+    if "answer_chars" in result:
+        chars = result["answer_chars"]
+        lines.append(f"  回答长度：中位数 {chars['median']} 字，90% 的回答不超过 {chars['p90']} 字")
+    lines += [f"  未命中 {row['id']} {row['question']}（{row['status']}）" for row in result["details"]
+              if verbose and (row.get("hit") is False or row.get("contains_answer") is False)]
+    return "\n".join(lines)
+
+
+def kinds_eval_text(gold: str, result: dict, verbose: bool = False) -> str:
+    """`policyqa eval` on questions of several kinds: passes overall and per kind, the misses."""
+    kinds = " ".join(f"{k}={v['passed']}/{v['questions']}" for k, v in result["by_kind"].items())
+    lines = [f"{gold}：{result['questions']} 个问题，通过 {result['passed']} 个（{kinds}）"]
+    if result["skipped"]:
+        lines.append(f"  未评测 {len(result['skipped'])} 个（没有给出其语料的索引，用 --corpus 名称=索引）")
+    lines += [f"  未通过 {row['id']} {row['question']}（{row['why']}，按 {row['answer_kind']} 回答）"
+              for row in result["details"] if verbose and not row["passed"]]
+    return "\n".join(lines)
+
+
+def table_markdown(rows: list[dict]) -> str:
+    """A comparison's sides side by side, as a Markdown table (readable as plain text too)."""
+    out = ["| 范围 | 内容 | 出处 |", "| --- | --- | --- |"]
+    for row in rows:
+        cites = "".join(f"[{n}]" for n in row.get("citations", []))
+        out.append(f"| {row['side']} | {_clip(row['text'], 120).replace('|', '｜')} | {cites} |")
+    return "\n".join(out) + "\n"
 
 
 def _clip(text: str, n: int = 160) -> str:

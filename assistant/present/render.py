@@ -7,8 +7,8 @@ import html
 import re
 from urllib.parse import quote
 
-from ..answers.answer import Answer
 from ..answers.llm import markers_in
+from ..answers.record import Answer
 from ..search.results import SearchResult
 from .highlight import find_spans, query_terms
 
@@ -127,6 +127,19 @@ def cited_passages(ans: Answer) -> list[SearchResult]:
     return [r for r in ans.passages if r.rank in cited] or ans.passages
 
 
+# How each kind of answer was made, above its points.
+ANSWER_HEADS = {"overview": "回答（按文件的标题结构列出）", "count": "回答（按文件的标题结构计数）",
+                "which": "回答（检索了范围内的全部文件）", "first": "回答（检索了范围内的全部文件）",
+                "last": "回答（检索了范围内的全部文件）", "catalogue": "回答（索引中的文件目录）", "compare": "回答（逐项摘自各自的文件）",
+                "series": "回答（逐年摘自各自的文件）"}
+
+
+def _table_html(rows: list[dict]) -> str:
+    body = "".join(f"<tr><td>{esc(r['side'])}</td><td>{_with_markers(r['text'] + ''.join(f'[{n}]' for n in r.get('citations', [])))}"
+                   f"</td></tr>" for r in rows)
+    return f'<table class="pq-sides"><thead><tr><th>范围</th><th>内容</th></tr></thead><tbody>{body}</tbody></table>'
+
+
 def answer_html(ans: Answer) -> str:
     if ans.status != "ok":
         return f'<div class="pq-answer pq-none">{esc(ans.message)}</div>'
@@ -137,12 +150,17 @@ def answer_html(ans: Answer) -> str:
         parts.append(f'<div class="pq-notice">{esc(ans.notice)}</div>')
     if ans.gap and ans.mode != "generative":
         parts.append(f'<div class="pq-gap">{esc(ans.gap)}</div>')
+    if ans.lead:
+        parts.append(f'<div class="pq-lead">{esc(ans.lead)}</div>')
+    if ans.table:
+        parts.append(_table_html(ans.table))
     if ans.mode == "generative":
         parts.append('<div class="pq-answer-head">回答（由语言模型根据下列段落撰写）</div>')
         body = ans.text if ans.text else "正在生成……"
         parts.append(f'<div class="pq-gen">{_with_markers(body).replace(chr(10), "<br>")}</div>')
     else:
-        parts.append('<div class="pq-answer-head">回答（摘自文件原文）</div><ol class="pq-points">')
+        head = ANSWER_HEADS.get(ans.kind, "回答（摘自文件原文）")
+        parts.append(f'<div class="pq-answer-head">{head}</div><ol class="pq-points">')
         for p in ans.points:
             refs = "".join(f"[{n}]" for n in p.citations)
             parts.append(f"<li>{_with_markers(p.text + refs)}</li>")
@@ -325,6 +343,8 @@ CSS = """
 .pq-refs {white-space: nowrap;}
 .pq-ref {font-size: 0.95em; font-weight: 600; text-decoration: none; margin-left: 1px;}
 .pq-understood, .pq-filtered {color: #0969da; margin: 4px 0 8px;}
+.pq-lead {font-weight: 600; margin: 4px 0 8px;}
+.pq-sides {border-collapse: collapse; margin: 4px 0 8px;} .pq-sides td, .pq-sides th {border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top;}
 .pq-chip {display: inline-block; background: #ddf4ff; border: 1px solid #54aeff; border-radius: 12px;
           padding: 0 8px; margin: 0 3px; font-size: 0.9em;}
 .pq-gap {font-weight: 600; color: #9a6700; margin: 4px 0;}

@@ -31,6 +31,8 @@ from .results import SearchResult
 
 RUN = 16
 GOLD_FIELDS = ("gold", "gold_passages", "gold_doc_ids", "gold_answer")
+# Questions of several kinds, judged on the answer (answers/judge.py): `policyqa eval` takes them too.
+KIND_FIELDS = ("must", "must_any", "cite", "gap")
 # What each gold field is scored by, in the order they are printed.
 METRICS = {"gold": ("recall@5", "hit@5", "mrr@10"), "gold_passages": ("cover@5", "touch@5", "touch_mrr@10"),
            "gold_doc_ids": ("doc_hit@5", "doc_own@5"), "gold_answer": ("answer@5",)}
@@ -64,6 +66,11 @@ class QuestionScore:
         return all(v >= 1 for v in self.metrics.values())
 
 
+def is_kinds_file(items: list[dict]) -> bool:
+    """Questions judged on their answers alone (no retrieval gold)."""
+    return all(not any(f in item for f in GOLD_FIELDS) for item in items)
+
+
 def load_gold(path) -> list[dict]:
     items = []
     try:
@@ -89,9 +96,12 @@ def load_gold(path) -> list[dict]:
 
 
 def _gold_problem(item: dict) -> str:
-    present = [f for f in GOLD_FIELDS if f in item]
+    present = [f for f in GOLD_FIELDS + KIND_FIELDS if f in item]
     if not present:
-        return "缺少金标准字段（gold、gold_passages、gold_doc_ids 或 gold_answer）"
+        return "缺少金标准字段（gold、gold_passages、gold_doc_ids、gold_answer，或 must、must_any、cite、gap）"
+    for f in ("must", "cite", "gap", "must_any"):
+        if f in item and not isinstance(item[f], list):
+            return f"的 {f} 应为数组"
     for f in ("gold", "gold_passages", "gold_doc_ids"):
         if f in item and not isinstance(item[f], list):
             return f"的 {f} 应为数组"

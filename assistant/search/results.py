@@ -261,3 +261,13 @@ def coverage_of(texts: list[str], words: list[str] | dict[str, float], df: dict,
         return np.zeros(len(texts))
     forms = [(weight, {w, to_traditional(w)}) for w, weight in weights.items()]
     return np.array([sum(weight for weight, ws in forms if any(w in t for w in ws)) for t in texts]) / total
+
+
+def section_result(doc, section, text: str, start: int, end: int, rank: int = 1, score: float = 1.0) -> SearchResult:
+    """A result for a span of a known section (`indexer.store.DocumentRow`, `SectionRow`), for
+    answers that cite what they found without a search: a document's headings, every passage
+    of the collection that mentions a term."""
+    return SearchResult(
+        rank=rank, score=score, doc_id=doc.doc_id, title=doc.title, source=doc.source, year=doc.year,
+        region=doc.region, section_id=f"{doc.doc_id}#{section.key}", section_path=list(section.path), text=text,
+        start=start, end=end, doc_type=doc.doc_type, org=doc.org, doc_number=doc.doc_number, date=doc.date)
