@@ -34,7 +34,7 @@ ORG_IN_TITLE = re.compile(
 _REGION_STOP = set("全本我各该市城社园景校学片辖新地特治自行政专小大分军战省县区街")
 
 
-_NOTICE_OF = re.compile(r"^关于印发[《〈](?P<inner>.+?)[》〉]的?(?:通知)?$")
+_NOTICE_OF = re.compile(r"^(?:[\u4e00-\u9fff]{2,30}?)?关于印发[《〈](?P<inner>.+?)[》〉]的?(?:通知)?$")
 
 
 def _pick_title(lines: list[str]) -> str:
@@ -45,10 +45,24 @@ def _pick_title(lines: list[str]) -> str:
         m = _NOTICE_OF.match(t)
         if m:
             return m["inner"]  # a notice that issues a plan: the plan is the document
+    # A line that names a kind of document (`…政府工作报告`, `…工作要点`) outranks a later short line that
+    # names none: a report's first section (`首先报告２００１年的工作`, `关于国内建设`) after `各位代表：`.
+    typed = [t for t in titles if _names_a_kind(t)]
+    if typed and not _names_a_kind(titles[-1]):
+        titles = titles[: titles.index(typed[-1]) + 1]
+    at = len(titles) - 1
+    if at > 0 and titles[at - 1].startswith("关于") and not _names_a_kind(titles[at - 1]) \
+            and not titles[at].startswith("关于"):
+        return titles[at - 1] + titles[at]  # one title over two lines: `关于加强…` `支持…的通知`
     last = titles[-1]
     # `2023年中华人民共和国国务院政府工作报告` above `政府工作报告`: the fuller name of the same document
     fuller = [t for t in titles[:-1] if last in t and len(t) > len(last)]
     return fuller[0] if fuller else last
+
+
+def _names_a_kind(title: str) -> bool:
+    base = TITLE_SUFFIX.sub("", title).strip()
+    return any(base.endswith(t) for t in DOC_TYPES)
 
 
 def _doc_type(title: str) -> str:
@@ -167,7 +181,8 @@ def extract_metadata(paragraphs: list[str], print_date: str = "", file_name: str
     # A title is looked for in the title block and, for notices that issue a plan,
     # in the short lines before the first heading. A title the file declares (front matter,
     # a Markdown `# 标题`) is better evidence than any line that merely looks like one.
-    candidates = paragraphs[:block] + [p for p in head[block:] if classify_line(p) == "title"]
+    # (a line with clauses there is the body's first sentence: `现在，我代表国务院，…并请…提出意见`)
+    candidates = paragraphs[:block] + [p for p in head[block:] if classify_line(p) == "title" and "，" not in p]
     meta.title = (markdown_title(paragraphs) or declared_title or _pick_title(candidates)
                   or (paragraphs[0].lstrip("# ").strip() if block else ""))
     for p in head:

@@ -139,3 +139,32 @@ def test_a_news_headline_is_the_title_and_an_id_named_file_gets_its_opening_word
 ])
 def test_a_region_is_a_place_the_title_names(title, region):
     assert extract_metadata([title, "各单位：现将有关事项通知如下。"]).region == region
+
+
+def test_every_government_work_report_is_titled_and_dated_as_its_file():
+    """The 52 reports of ../shared/corpora/gov_work_reports: a report's first section after `各位代表：`
+    (`首先报告２００１年的工作`, `关于国内建设`) or its first sentence is not its title."""
+    from indexer.parse import parse_text
+
+    from .conftest import SHARED
+
+    reports = sorted(f for f in (SHARED / "corpora" / "gov_work_reports").glob("*政府工作报告*.txt") if "决议" not in f.name)
+    if not reports:
+        pytest.skip("../shared/corpora not available")
+    wrong = []
+    for f in reports:
+        meta = parse_text(f.read_text(encoding="utf-8"), f.name).meta
+        if meta.title != f.stem or meta.year != int(f.name[:4]) or meta.doc_type != "工作报告":
+            wrong.append(f"{f.name}: {meta.title} {meta.year} {meta.doc_type}")
+    assert len(reports) == 52 and not wrong, "\n".join(wrong)
+
+
+def test_a_title_over_two_lines_and_a_notice_issuing_a_plan_after_its_office():
+    from indexer.metadata import extract_metadata
+
+    two = extract_metadata(["关于加强污染防治资金管理", "支持打赢疫情防控阻击战的通知", "财资环〔2020〕3号",
+                            "各省、自治区、直辖市财政厅（局）：", "为深入贯彻落实……"])
+    assert two.title == "关于加强污染防治资金管理支持打赢疫情防控阻击战的通知"
+    issued = extract_metadata(["南充市人民政府办公室关于印发《南充市“菜篮子”市长负责制考核工作实施细则》的通知",
+                               "各县（市、区）人民政府：", "现印发你们，请遵照执行。"])
+    assert issued.title == "南充市“菜篮子”市长负责制考核工作实施细则"
