@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...search.engine import SearchEngine
 from ...search.query import Filters
@@ -27,7 +27,6 @@ class Asking:
     extract: Callable[[str, list[SearchResult]], tuple[list[AnswerPoint], str]]
     filters: Filters | None = None
     k: int = 5
-    notes: list[str] = field(default_factory=list)
 
     def topic(self, asking: re.Pattern | None = None) -> str:
         """The question without its scope words and its asking words: what it is about."""
