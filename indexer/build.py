@@ -37,7 +37,7 @@ from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 10
+PIPELINE_VERSION = 11
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 Progress = Callable[[str, int, int], None]
 
@@ -304,9 +304,10 @@ class _Builder(EncodingStage):
         doc_row = self._next("documents")
         db.execute(
             "INSERT INTO documents (row, doc_id, source, sha256, title, org, doc_number, date, year, region,"
-            " doc_type, n_sections, text, removed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " doc_type, n_sections, text, removed, facts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc_row, doc_id, f.source, f.sha256, m.title, m.org, m.doc_number, m.date, m.year, m.region,
-             m.doc_type, len(doc.sections), doc.text, json.dumps(doc.removed, ensure_ascii=False)),
+             m.doc_type, len(doc.sections), doc.text, json.dumps(doc.removed, ensure_ascii=False),
+             json.dumps({"places": m.places, "lifecycle": m.lifecycle}, ensure_ascii=False)),
         )
         section_rows = {}
         for s in doc.sections:
@@ -336,10 +337,11 @@ class _Builder(EncodingStage):
             self.files_manifest[f.source]["warning"] = warning
 
     def _copy_document(self, db, old_db, doc_id: str, f: CorpusFile, needs) -> None:
-        cols = "doc_id, source, sha256, title, org, doc_number, date, year, region, doc_type, n_sections, text, removed"
+        cols = ("doc_id, source, sha256, title, org, doc_number, date, year, region, doc_type, n_sections, text, removed,"
+                " facts")
         old = old_db.execute(f"SELECT row, {cols} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         doc_row = self._next("documents")
-        db.execute(f"INSERT INTO documents (row, {cols}) VALUES ({','.join('?' * 14)})", (doc_row, *old[1:]))
+        db.execute(f"INSERT INTO documents (row, {cols}) VALUES ({','.join('?' * 15)})", (doc_row, *old[1:]))
         section_map = {}
         for r in old_db.execute("SELECT row, key, path, start, end, parent, has_children FROM sections"
                                 " WHERE doc_row = ? ORDER BY row", (old[0],)).fetchall():

@@ -14,6 +14,8 @@ class DocMeta:
     year: int | None = None
     region: str = ""  # 金坛区, 武进区, X区 … as written; empty when the text does not say
     doc_type: str = ""  # 工作要点, 通知, 条例 …
+    places: list[str] = field(default_factory=list)  # the region with the places above it: 江苏省 › 常州市 › 金坛区
+    lifecycle: dict = field(default_factory=dict)  # indexer.lifecycle.read_lifecycle: effective, repeals, versions …
 
     def to_dict(self) -> dict:
         return asdict(self)

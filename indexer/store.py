@@ -26,7 +26,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +170,7 @@ SCHEMA = """
 CREATE TABLE documents (
     row INTEGER PRIMARY KEY, doc_id TEXT UNIQUE, source TEXT, sha256 TEXT,
     title TEXT, org TEXT, doc_number TEXT, date TEXT, year INTEGER, region TEXT, doc_type TEXT,
-    n_sections INTEGER, text TEXT, removed TEXT
+    n_sections INTEGER, text TEXT, removed TEXT, facts TEXT
 );
 CREATE TABLE sections (
     row INTEGER PRIMARY KEY, doc_row INTEGER, key TEXT, path TEXT,
@@ -369,6 +369,8 @@ class DocumentRow:
     region: str
     doc_type: str
     n_sections: int
+    places: list[str] = field(default_factory=list)  # region and the places above it, province first
+    lifecycle: dict = field(default_factory=dict)  # indexer.lifecycle facts: effective, repeals, versions …
 
 
 @dataclass
@@ -412,7 +414,16 @@ class Store:
                 raise self._damaged() from e
 
     def documents(self) -> list[DocumentRow]:
-        return [DocumentRow(*r) for r in self.query(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY row")]
+        if not self._has_facts():  # an index of pipeline version 10 or older: no places or lifecycle yet
+            return [DocumentRow(*r) for r in self.query(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY row")]
+        docs = []
+        for *r, facts in self.query(f"SELECT {_DOC_COLUMNS}, facts FROM documents ORDER BY row"):
+            extra = json.loads(facts) if facts else {}
+            docs.append(DocumentRow(*r, places=extra.get("places", []), lifecycle=extra.get("lifecycle", {})))
+        return docs
+
+    def _has_facts(self) -> bool:
+        return any(c[1] == "facts" for c in self.query("PRAGMA table_info(documents)"))
 
     def sections(self) -> list[SectionRow]:
         rows = self.query("SELECT row, doc_row, key, path, start, end, parent, has_children FROM sections ORDER BY row")

@@ -65,9 +65,9 @@ def match_key(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def cn_to_int(text: str) -> int | None:
+def cn_to_int(text: str, mode: str = "normal") -> int | None:
     """A Chinese numeral such as 十一, 一百零五, 三万五千 as an int (None if it is not one),
-    read by cn2an."""
+    read by cn2an; mode `smart` also reads a year digit by digit (二〇〇三)."""
     if not text:
         return None
     if text.isdigit():
@@ -75,7 +75,7 @@ def cn_to_int(text: str) -> int | None:
     import cn2an  # 0.1 s to import: only when a numeral is read
 
     try:
-        value = cn2an.cn2an(text, "normal")
+        value = cn2an.cn2an(text, mode)
     except (ValueError, KeyError, TypeError):
         return None
     return int(value) if float(value).is_integer() else None

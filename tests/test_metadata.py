@@ -130,7 +130,7 @@ def test_a_news_headline_is_the_title_and_an_id_named_file_gets_its_opening_word
     ("泰州市暂停海陵区企业复工的通知", "海陵区"),
     ("瀍河回族区念好“五字诀”持续强化疫情防控市场监管", "瀍河回族区"),
     ("经开区团工委关于募捐的倡议书", "经开区"),
-    ("宁夏：民政服务机构全面设立传染病隔离区", ""),  # a common noun of a district's form
+    ("宁夏：民政服务机构全面设立传染病隔离区", "宁夏回族自治区"),  # 隔离区 is no district; the province it opens with is the place
     ("中华人民共和国自然保护区条例", ""),
     ("中华人民共和国专属经济区和大陆架法", ""),
     ("关于保障制造业企业区外用工的若干措施", ""),  # 区外: 区 begins another word

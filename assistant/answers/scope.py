@@ -69,7 +69,7 @@ class Scope:
         if self.years:
             named.append((doc.year, lambda: doc.year in self.years))
         if self.regions:
-            named.append((doc.region, lambda: region_match(doc.region, self.regions)))
+            named.append((doc.region, lambda: region_match(doc.region, self.regions, doc.places)))
         if self.kinds:
             named.append((doc.doc_type, lambda: doc.doc_type in self.kinds))
         known = [match() for value, match in named if value]
@@ -109,6 +109,8 @@ def read_scope(question: str, docs: list[DocumentRow], reference_year: int | Non
     # every type the phrase ends with is the same kind (报告 of 政府工作报告)
     scope.kinds = {t for t in types if any(w.endswith(t) for w in scope.kind_words)}
     regions = {d.region for d in docs if d.region}
+    # the places above them too: `常州市` reaches the documents of 金坛区 and 武进区
+    regions |= {p for d in docs for p in d.places[:-1]}
     words = set(tokenize(question))
     for region in sorted(regions, key=len, reverse=True):
         # `武进` for 武进区 when it is a word of the question (`已经开放` holds 经开 of 经开区)
@@ -189,7 +191,7 @@ class Placed:
     def filters(self, user: Filters | None) -> Filters:
         base = user or Filters()
         return Filters(years=base.years, regions=base.regions, prefer_years=base.prefer_years,
-                       docs={d.doc_id for d in self.docs} if self.docs else base.docs)
+                       docs={d.doc_id for d in self.docs} if self.docs else base.docs, current_only=base.current_only)
 
 
 def place(scope: Scope, docs: list[DocumentRow], allowed: set[str] | None) -> Placed:

@@ -114,6 +114,8 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--year", action="append", help="按年份筛选，可重复")
     sp.add_argument("--region", action="append", help="按地区筛选，可重复")
     sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+    sp.add_argument("--current-only", action="store_true",
+                    help="只用现行文件：不含已被索引中其他文件废止或取代的旧文件（默认仍可检出，但排在后面并标明）")
     sp.add_argument("--batch", help="批量查询：JSONL 文件（question 字段）或每行一个查询")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.set_defaults(func=handlers["search"])
@@ -128,6 +130,8 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--year", action="append", help="按年份筛选，可重复")
     sp.add_argument("--region", action="append", help="按地区筛选，可重复")
     sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+    sp.add_argument("--current-only", action="store_true",
+                    help="只用现行文件：不含已被索引中其他文件废止或取代的旧文件（默认仍可检出，但排在后面并标明）")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.set_defaults(func=handlers["ask"])
 
@@ -135,6 +139,8 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
         sp.add_argument("--year", action="append", help="按年份筛选，可重复")
         sp.add_argument("--region", action="append", help="按地区筛选，可重复")
         sp.add_argument("--doc", action="append", help="按文档筛选（文档 ID、文件名或标题片段），可重复")
+        sp.add_argument("--current-only", action="store_true",
+                        help="只用现行文件：不含已被索引中其他文件废止或取代的旧文件（默认仍可检出，但排在后面并标明）")
 
     def outputs(sp):
         sp.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -161,6 +167,20 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     filters(sp)
     outputs(sp)
     sp.set_defaults(func=handlers["draft-check"], k=1)
+
+    sp = sub.add_parser("documents", help="列出索引中的全部文件：元数据、效力状态、关系与系列")
+    common(sp)
+    sp.add_argument("--status", action="append", help="只列出此状态的文件（现行有效、已修订、已废止、尚未施行、不明），可重复")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出（每个文件一条记录）")
+    sp.set_defaults(func=handlers["documents"])
+
+    sp = sub.add_parser("changes", help="两份计划之间的变化：新增、删除、调整的条目和改动的指标")
+    sp.add_argument("first", help="较早的文件（文档 ID、文件名或标题片段）")
+    sp.add_argument("second", help="较新的文件")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.add_argument("--export", help="导出为 Word（.docx）或 Markdown（.md）文件")
+    sp.set_defaults(func=handlers["changes"])
 
     sp = sub.add_parser("eval", help="在标注问题上评测检索质量")
     sp.add_argument("gold", help="标注文件（JSONL）")

@@ -8,7 +8,6 @@ Settings come from flags, falling back to environment variables.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -24,24 +23,19 @@ from .batch import read_batch
 
 if TYPE_CHECKING:
 
-    from ..search.engine import SearchEngine
+    pass
 
 # Imports below are inside the commands: a one-shot `policyqa search` should not pay for
 # the indexer, the exporters or the page.
+
+from .documents import cmd_changes, cmd_documents  # noqa: E402
+from .output import UserError, _emit, _export, _print_json, _searcher  # noqa: E402,F401 - UserError is raised here
 
 DEFAULT_CORPUS = "corpus"
 MAX_K = 200  # results per query: the candidates fetched grow with it
 
 
-class UserError(PolicyQAError):
-    """Bad input from the user: printed as is, exit status 1."""
-
-
 # --- output helpers ---------------------------------------------------------------
-
-def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
 
 def _progress_printer():
     """A tqdm bar per stage on stderr (only on a terminal)."""
@@ -93,22 +87,14 @@ def _filters(args) -> Filters:
         if not str(y).isdigit():
             raise UserError(f"年份应为数字，例如 --year 2023（收到“{y}”）")
         years.add(int(y))
-    return Filters(years=years, regions=set(args.region or []), docs=set(args.doc or []))
+    return Filters(years=years, regions=set(args.region or []), docs=set(args.doc or []),
+                   current_only=bool(getattr(args, "current_only", False)))
 
 
 def _notice(query: str | None) -> None:
     notice = query_notice(query)
     if notice:
         print(f"注意：{notice}", file=sys.stderr)
-
-
-def _searcher(args) -> SearchEngine:
-    from ..search.engine import open_engine
-    from ..search.expand import THESAURUS, Thesaurus
-
-    extra = getattr(args, "thesaurus", None)
-    thesaurus = Thesaurus.load(THESAURUS, Path(extra)) if extra else None
-    return open_engine(args.index, model=args.model, thesaurus=thesaurus)
 
 
 def cmd_search(args) -> int:
@@ -307,14 +293,6 @@ def _topic(args) -> str:
     return text
 
 
-def _export(blocks, path: str | None) -> None:
-    if path:
-        from ..drafting.export import write
-
-        written = write(blocks, Path(path))
-        print(f"已导出：{written}", file=sys.stderr)
-
-
 def cmd_precedents(args) -> int:
     from ..answers.answer import Answerer
     from ..drafting.export import precedent_blocks
@@ -324,16 +302,6 @@ def cmd_precedents(args) -> int:
     text = _topic(args)
     result = find_precedents(Answerer(_searcher(args)), text, _filters(args))
     return _emit(args, result, lambda: precedents_text(result), precedent_blocks)
-
-
-def _emit(args, result, text, blocks) -> int:
-    """Print a drafting result as JSON or text, then export it if asked."""
-    if args.json:
-        _print_json(result.to_json())
-    else:
-        print(text())
-    _export(blocks(result), args.export)
-    return 0
 
 
 def cmd_compare(args) -> int:
@@ -392,12 +360,14 @@ def cmd_user(args) -> int:
     return 0
 
 
+
 # --- parser ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     return arguments.build_parser({
         "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "precedents": cmd_precedents,
         "compare": cmd_compare, "draft-check": cmd_draft_check, "eval": cmd_eval, "user": cmd_user,
+        "documents": cmd_documents, "changes": cmd_changes,
     })
 
 

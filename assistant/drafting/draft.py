@@ -17,12 +17,15 @@ import numpy as np
 from indexer.chunk import chunk_document
 from indexer.errors import PolicyQAError
 from indexer.parse import parse_text
+from indexer.store import DocumentRow
 
 from ..answers.answer import Answerer
 from ..search.inputs import check_draft_items, check_draft_size
 from ..search.query import Filters
 from ..search.results import SearchResult, with_copies
-from .compare import SectionInfo, section_info
+from ..search.series import series_key
+from .changes import ADDED, KEPT, NOT_WORD, REWORDED, match_items, plan_items
+from .compare import SectionInfo
 from .precedents import DocRef
 
 MARGIN = 0.01
@@ -39,6 +42,8 @@ class DraftItem:
     path: list[str]
     text: str
     precedents: list[SearchResult] = field(default_factory=list)
+    change: str = ""  # against the plan it follows: 新增 / 沿用 / 调整 ('' without a comparable plan)
+    follows: SectionInfo | None = None  # that plan's item this one keeps or rewords
 
 
 @dataclass
@@ -53,7 +58,10 @@ class DraftReport:
     def to_json(self) -> dict:
         return {
             "title": self.title,
-            "items": [{"path": it.path, "text": it.text, "precedents": [p.to_json() for p in it.precedents]}
+            "items": [{"path": it.path, "text": it.text, "change": it.change,
+                       "follows": None if it.follows is None else {"section_id": it.follows.section_id,
+                                                                   "citation": it.follows.citation},
+                       "precedents": [p.to_json() for p in it.precedents]}
                       for it in self.items],
             "comparable": self.comparable.__dict__ if self.comparable else None,
             "reason": self.reason,
@@ -82,7 +90,8 @@ def draft_items(text: str) -> tuple[str, str, str, list[DraftItem]]:
 
 def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -> DraftReport:
     searcher = answerer.searcher
-    title, region, doc_type, items = draft_items(check_draft_size(text))
+    text = check_draft_size(text)
+    title, region, doc_type, items = draft_items(text)
     if not items:
         raise DraftError("草稿中没有可识别的条目")
     check_draft_items(len(items))
@@ -90,10 +99,12 @@ def check_draft(answerer: Answerer, text: str, filters: Filters | None = None) -
         # a plan item kept word for word comes back as one result listing its copies: each is a precedent
         item.precedents = with_copies(searcher.search(item.text, k=PRECEDENTS_PER_ITEM, filters=filters))
     item_vectors = searcher.encode([it.text for it in items])
-    comparable, reason = _comparable_plan(searcher, items, item_vectors, region, doc_type, filters)
+    comparable, reason = _previous_plan(searcher, text, filters) or \
+        _comparable_plan(searcher, items, item_vectors, region, doc_type, filters)
     if comparable is None:
         return DraftReport(title, items, None, reason, [])
-    sections = _plan_items(searcher, comparable)
+    sections = plan_items(searcher, comparable)
+    _label_items(searcher, items, sections)
     plan_vectors = searcher.encode([s.text for s in sections])
     missing = []
     precedent_of_an_item = {p.section_id for item in items for p in item.precedents}
@@ -132,10 +143,33 @@ def _comparable_plan(searcher, items, item_vectors, region: str, doc_type: str, 
     return best, f"草稿条目的先例多出自此文件（{votes[best.doc_id]}/{len(items)} 条），取其中最近的一份"
 
 
-def _plan_items(engine, doc) -> list[SectionInfo]:
-    """The sections of a plan that say something (not the opening, not bare headings)."""
-    return [section_info(engine, f"{doc.doc_id}#{s.key}") for s in sorted(engine.sections(doc.doc_id), key=lambda s: s.row)
-            if s.has_text and not s.key.startswith("p")]
+def _previous_plan(searcher, text: str, filters) -> tuple | None:
+    """The plan a draft follows by default: the latest earlier one of its series (`2025年武进教育工作要点`
+    follows `2024年…`), None when the index holds none."""
+    meta = parse_text(text, "草稿.txt").meta
+    key = series_key(DocumentRow(-1, "", "", "", meta.title, meta.org, meta.doc_number, meta.date, meta.year,
+                                 meta.region, meta.doc_type, 0, places=meta.places))
+    if key is None:
+        return None
+    allowed = searcher.in_scope(filters)
+    same = [d for d in searcher.documents() if series_key(d) == key and (allowed is None or d.doc_id in allowed)
+            and (not meta.year or not d.year or d.year < meta.year)]
+    if not same:
+        return None
+    best = max(same, key=lambda d: (d.year or 0, d.date))
+    return best, f"同一系列的上一份计划（{best.year or best.title}）"
+
+
+def _label_items(searcher, items: list[DraftItem], sections: list[SectionInfo]) -> None:
+    """Each draft item against the plan it follows: 沿用, 调整 (with that plan's item) or 新增."""
+    follows = {j: i for i, j, _ in match_items(searcher, [s.text for s in sections], [it.text for it in items])}
+    for j, item in enumerate(items):
+        if j not in follows:
+            item.change = ADDED
+            continue
+        item.follows = sections[follows[j]]
+        same = NOT_WORD.sub("", item.follows.text) == NOT_WORD.sub("", item.text)
+        item.change = KEPT if same else REWORDED
 
 
 def read_draft(path) -> str:

@@ -32,7 +32,7 @@ class Block:
 
 def full_citation(r: SearchResult | SectionInfo) -> str:
     path = r.section_path if isinstance(r, SearchResult) else r.path
-    head = "，".join(str(x) for x in (r.title, r.doc_number, r.date) if x)
+    head = "，".join(str(x) for x in (r.title, r.doc_number, r.date, getattr(r, "status_label", "")) if x)
     return f"{head} › {' › '.join(path)}"
 
 
@@ -83,10 +83,26 @@ def draft_blocks(r: DraftReport) -> list[Block]:
         blocks.append(Block("para", r.reason))
     blocks.append(Block("heading", "各条目的先例", 2))
     for item in r.items:
-        blocks.append(Block("heading", " › ".join(item.path), 3))
+        blocks.append(Block("heading", (f"【{item.change}】" if item.change else "") + " › ".join(item.path), 3))
         for p in item.precedents:
             blocks.append(Block("para", f"{full_citation(p)}"))
             blocks.append(Block("quote", p.text))
+    return blocks
+
+
+def change_blocks(c) -> list[Block]:
+    """A change list (drafting.changes.ChangeList) for Word or Markdown."""
+    counts = "，".join(f"{k} {n} 条" for k, n in c.counts().items())
+    blocks = [Block("heading", f"变化：《{c.before.title}》→《{c.after.title}》", 1), Block("para", counts + "。")]
+    for item in c.items:
+        side = item.after or item.before
+        blocks.append(Block("heading", f"【{item.change}】{' › '.join(side.path)}", 3))
+        for t in item.targets:
+            blocks.append(Block("para", f"指标：{t.before} → {t.after}（{t.counts}）"))
+        if item.ops:
+            blocks.append(Block("diff", ops=item.ops))
+        elif item.change in ("新增", "删除"):
+            blocks.append(Block("quote", side.text))
     return blocks
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..answers.record import Answer
+from ..drafting.changes import ChangeList
 from ..drafting.compare import Comparison
 from ..drafting.draft import DraftReport
 from ..drafting.export import full_citation
@@ -132,7 +133,40 @@ def draft_text(r: DraftReport) -> str:
     lines.append("")
     lines.append("各条目的先例：")
     for item in r.items:
-        lines.append(f"  {' › '.join(item.path)}")
+        mark = f"【{item.change}】" if item.change else ""
+        follows = f"（对应：{item.follows.citation}）" if item.follows and item.change != "新增" else ""
+        lines.append(f"  {mark}{' › '.join(item.path)}{follows}")
         for p in item.precedents:
             lines.append(f"     · {p.citation}（{p.section_id}）")
     return "\n".join(lines)
+
+
+def changes_text(c: ChangeList) -> str:
+    counts = c.counts()
+    lines = [f"从《{c.before.title}》到《{c.after.title}》：" + "，".join(f"{k} {n} 条" for k, n in counts.items()),
+             ""]
+    for item in c.items:
+        side = item.after or item.before
+        lines.append(f"【{item.change}】{' › '.join(side.path)}")
+        if item.change == "调整" and item.before:
+            lines.append(f"     原：{' › '.join(item.before.path)}（相似度 {item.similarity:.0%}）")
+        for t in item.targets:
+            lines.append(f"     指标：{t.before} → {t.after}（{t.counts}）")
+    return "\n".join(lines)
+
+
+def documents_text(records: list[dict]) -> str:
+    """One line per document: title, number, date, place, status and what it relates to."""
+    lines = []
+    for r in records:
+        meta = " · ".join(str(x) for x in (r["doc_number"], r["date"] or r["year"], r["region"], r["doc_type"]) if x)
+        status = r["status"] + (f"：{r['status_label']}" if r["status_label"] else "")
+        lines.append(f"{r['title']}（{r['doc_id']}）  {meta}  [{status}]")
+        for rel in r["relations"]:
+            lines.append(f"    {_RELATION_NAMES[rel['kind']]}《{rel['title']}》")
+        if r["series"]:
+            lines.append(f"    系列：{r['series']['name']}（{len(r['series']['members'])} 份）")
+    return "\n".join(lines) or "索引中没有文件。"
+
+
+_RELATION_NAMES = {"supersedes": "取代/废止", "superseded_by": "被取代/废止于", "amends": "修改", "amended_by": "被修改于"}

@@ -184,6 +184,7 @@ def document_html(engine, doc_id: str, target_key: str = "") -> str:
     meta = " · ".join(esc(x) for x in (doc.org, doc.doc_number, doc.date, doc.year, doc.region, doc.doc_type, doc.source,
                                        scanned) if x)
     out = [f'<div class="pq-doc"><h3>{esc(doc.title)}</h3><div class="pq-docmeta">{meta}</div>']
+    out.append(standing_html(engine, doc))
     out.append('<div class="pq-toc"><b>目录</b>')
     depth = 0
     for s in sections:
@@ -208,6 +209,39 @@ def document_html(engine, doc_id: str, target_key: str = "") -> str:
             f'<p class="pq-h"><b>{esc(p)}</b></p>' if i == 0 and not label and len(p) <= 80 else f"<p>{esc(p)}</p>"
             for i, p in enumerate(lines))
         out.append(f'<div class="{cls}" data-key="{esc(s.key)}"{anchor}>{label}{paragraphs}</div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+RELATION_WORDS = {"supersedes": "取代", "superseded_by": "已被取代于", "amends": "修改", "amended_by": "已被修改于"}
+
+
+def standing_html(engine, doc) -> str:
+    """A document's status (with the sentence it is read from), its relations as links to the
+    documents of the index they name, and the series it belongs to."""
+    from ..search.collection import collection_of
+
+    collection = collection_of(engine)
+    s = collection.standing_of(doc.doc_id)
+    out = ['<div class="pq-standing">']
+    label = f"（{esc(s.label)}）" if s.label and s.label != s.status else ""
+    reason = f'<span class="pq-reason">依据：{esc(s.reason)}</span>' if s.reason else ""
+    out.append(f'<div><b>效力：</b><span class="pq-status">{esc(s.status)}</span>{label} {reason}</div>')
+    if s.relations:
+        out.append('<ul class="pq-relations">')
+        for r in s.relations:
+            name = f"《{esc(r.title)}》"
+            if r.doc_id:
+                name = f'<a href="{esc(section_link(r.doc_id, ""))}">{name}</a>'
+            out.append(f"<li>{RELATION_WORDS.get(r.kind, r.kind)} {name}：{esc(r.sentence[:160])}</li>")
+        out.append("</ul>")
+    series = collection.series.get(doc.doc_id)
+    if series:
+        by_id = {d.doc_id: d for d in collection.docs}
+        links = " · ".join(f"<b>{esc(str(by_id[m].year or by_id[m].title))}</b>" if m == doc.doc_id else
+                           f'<a href="{esc(section_link(m, ""))}">{esc(str(by_id[m].year or by_id[m].title))}</a>'
+                           for m in series.members)
+        out.append(f'<div class="pq-series"><b>同一系列</b>（{esc(series.name)}）：{links}</div>')
     out.append("</div>")
     return "".join(out)
 
@@ -334,6 +368,7 @@ CSS = """
 .pq-toc {font-size: 0.92em; line-height: 1.7;}
 .pq-toc ul {margin: 0; padding-left: 1.2em;}
 .pq-docmeta {color: #57606a; font-size: 0.9em;}
+.pq-standing {margin: 6px 0; font-size: 0.92em;} .pq-reason {color: #57606a;} .pq-relations {margin: 2px 0 2px 1em;}
 .pq-compare {display: flex; gap: 12px;}
 .pq-col {flex: 1; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; line-height: 1.8;}
 .pq-del {background: #ffd7d5; text-decoration: line-through;}

@@ -12,6 +12,7 @@ from functools import cached_property
 
 from indexer.chinese import to_simplified
 from indexer.errors import PolicyQAError
+from indexer.places import relation
 from indexer.tokenize import tokenize
 
 from .expand import Expansion, Thesaurus, numeral_expansions
@@ -52,10 +53,11 @@ class Filters:
     docs: set[str] = field(default_factory=set)  # doc ids, titles or sources (substring match)
     # A preference, not a filter: documents of these years rank higher (`今年` in a question).
     prefer_years: set[int] = field(default_factory=set)
+    current_only: bool = False  # leave out documents repealed or replaced by a newer version in the index
 
     def __bool__(self) -> bool:
         """Whether anything is filtered out (a preference filters nothing)."""
-        return bool(self.years or self.regions or self.docs)
+        return bool(self.years or self.regions or self.docs or self.current_only)
 
 
 # jieba's search mode gives a compound word and its dictionary pieces (内蒙古 → 内蒙, 蒙古, 内蒙古;
@@ -135,6 +137,9 @@ def check_query(query: str, k: int) -> str:
     return query
 
 
-def region_match(region: str, wanted: set[str]) -> bool:
-    # `武进` finds 武进区; `X区` finds only X区.
-    return any(w == region or (w and region.startswith(w)) for w in wanted)
+def region_match(region: str, wanted: set[str], places: list[str] | None = None) -> bool:
+    """`武进` finds 武进区; `X区` finds only X区. With the document's chain of places, `常州市` finds
+    金坛区 (under it) and a 江苏省 document (which applies to it)."""
+    if any(w == region or (w and region.startswith(w)) for w in wanted):
+        return True
+    return bool(places) and any(relation(places, w) for w in wanted)

@@ -39,8 +39,9 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NOT_WORD = re.compile(r"\W")
 
 
-def citation_of(title: str, year: int | None, region: str, path: list[str]) -> str:
-    head = " · ".join(str(x) for x in (title, year, region) if x)
+def citation_of(title: str, year: int | None, region: str, path: list[str], label: str = "") -> str:
+    """`title · year · region（已被《…》废止） › heading › heading`"""
+    head = " · ".join(str(x) for x in (title, year, region) if x) + (f"（{label}）" if label else "")
     return " › ".join([head, *path])
 
 
@@ -59,10 +60,12 @@ class Copy:
     org: str = ""
     doc_number: str = ""
     date: str = ""
+    status: str = ""  # assistant.search.standing: 现行有效 / 已修订 / 已废止 / 尚未施行 / 不明
+    status_label: str = ""  # what a citation says of a document no longer in force: 已被《…》废止
 
     @property
     def citation(self) -> str:
-        return citation_of(self.title, self.year, self.region, self.section_path)
+        return citation_of(self.title, self.year, self.region, self.section_path, self.status_label)
 
 
 @dataclass
@@ -89,6 +92,8 @@ class SearchResult:
     coverage: float = 0.0  # share of the question's words (IDF-weighted) in the passage's own text
     matched_terms: list[dict] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)  # the same passage in other documents or sections
+    status: str = ""  # as Copy.status
+    status_label: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -98,7 +103,7 @@ class SearchResult:
 
     @property
     def citation(self) -> str:
-        return citation_of(self.title, self.year, self.region, self.section_path)
+        return citation_of(self.title, self.year, self.region, self.section_path, self.status_label)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from indexer.embed import Embedder, load_embedder
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexDamaged, SectionRow, rebuild_hint
 
+from .collection import SUPERSEDED_PENALTY, Collection, annotate
 from .expand import Thesaurus
 from .index import PolicyIndex
 from .query import (  # noqa: F401 - the query's vocabulary, re-exported for callers of this module
@@ -67,6 +68,7 @@ class Searcher:
         self._chunk_start, self._chunk_end = index.chunk_spans()
         self._df: tuple[dict[str, int], int] | None = None
         self._cited: np.ndarray | None = None
+        self.collection = Collection(index.documents)
 
     # -- the catalogue ------------------------------------------------------------
 
@@ -120,7 +122,10 @@ class Searcher:
         if filters.years:
             ok &= np.isin(self._doc_year, list(filters.years))
         if filters.regions:
-            ok &= np.array([region_match(d.region, filters.regions) for d in self.index.documents])
+            ok &= np.array([region_match(d.region, filters.regions, d.places) for d in self.index.documents])
+        if filters.current_only:
+            gone = self.collection.superseded()
+            ok &= np.array([d.doc_id not in gone for d in self.index.documents])
         if filters.docs:
             ok &= np.array([any(f in (d.doc_id, d.source) or f in d.title for f in filters.docs)
                             for d in self.index.documents])
@@ -149,9 +154,44 @@ class Searcher:
         if filters is not None and filters.prefer_years and len(combined) > 1:
             preferred = np.isin(self._doc_year[self.index.chunk_doc[rows]], list(filters.prefer_years))
             combined = combined + YEAR_PREFERENCE * float(combined.std()) * preferred
+        combined = combined - self._standing_penalty(rows, combined, filters)
         fused = dict(zip(rows.tolist(), combined.tolist()))
         self._put_cited_first(query, fused, allowed)
-        return self._results(fused, rows, signals, k, plan)
+        self._put_numbered_first(query, fused, allowed)
+        return annotate(self._results(fused, rows, signals, k, plan), self.collection)
+
+    def _standing_penalty(self, rows: np.ndarray, combined: np.ndarray, filters: Filters | None) -> np.ndarray:
+        """Documents in force first: a repealed document or an older version of one in the index
+        ranks lower; with a place filter, a province's or city's document (which applies to the
+        place) ranks after the place's own documents."""
+        docs = self.index.documents
+        doc_rows = self.index.chunk_doc[rows]
+        penalty = np.zeros(len(rows))
+        gone = self.collection.superseded()
+        if gone and len(combined) > 1:
+            old = np.array([docs[r].doc_id in gone for r in doc_rows.tolist()])
+            penalty += SUPERSEDED_PENALTY * float(combined.std()) * old
+        if filters is not None and filters.regions and len(combined) > 1:
+            above = np.array([self.collection.place_of(docs[r], filters.regions) == "above" for r in doc_rows.tolist()])
+            penalty += (float(combined.max() - combined.min()) + 1.0) * above
+        return penalty
+
+    def _put_numbered_first(self, query: str, fused: dict[int, float], allowed) -> None:
+        """A query naming a document number (`苏教办〔2023〕12号`, `[2023]12号`) gets that document first:
+        its best passage among the candidates, or its opening."""
+        named = self.collection.numbered(query)
+        if not named:
+            return
+        top = max(fused.values(), default=0.0)
+        for n, doc_id in enumerate(named):
+            doc = self.index.document(doc_id)
+            if doc is None or (allowed is not None and not allowed[doc.row]):
+                continue
+            mine = np.flatnonzero(self.index.chunk_doc == doc.row)
+            if not len(mine):
+                continue
+            best = max((r for r in mine.tolist() if r in fused), key=fused.get, default=int(mine[0]))
+            fused[best] = top + 2.0 + (len(named) - n) * 1e-3
 
     def signals(self, plan: QueryPlan, n: int, mask: np.ndarray | None) -> tuple[np.ndarray, dict]:
         """Candidate chunk rows (the best `n` of every signal) and each signal on them."""

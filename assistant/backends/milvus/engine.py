@@ -27,6 +27,7 @@ from indexer.embed import load_embedder
 from indexer.fusion import Fusion
 from indexer.store import DocumentRow, IndexMismatch, IndexNotFound, SectionRow
 
+from ...search.collection import Collection, annotate
 from ...search.postings import weighted
 from ...search.query import Filters, QueryPlan, check_query, default_thesaurus, make_plan, region_match
 from ...search.reference import cited_documents
@@ -129,10 +130,12 @@ class MilvusEngine:
         self._docs, self._files = [], {}
         for n, (doc_id, d) in enumerate(rows):
             self._docs.append(DocumentRow(n, doc_id, d["source"], d["sha256"], d["title"], d["org"], d["doc_number"],
-                                          d["date"], d["year"], d["region"], d["doc_type"], d["n_sections"]))
+                                          d["date"], d["year"], d["region"], d["doc_type"], d["n_sections"],
+                                          places=d.get("places", []), lifecycle=d.get("lifecycle", {})))
             self._files[d["source"]] = {"sha256": d["sha256"], "doc_id": doc_id, "title": d["title"],
                                         "ocr_pages": d.get("ocr_pages", 0)}
         self._by_id = {d.doc_id: d for d in self._docs}
+        self.collection = Collection(self._docs)
 
     # -- the catalogue --------------------------------------------------------------------------
 
@@ -179,7 +182,8 @@ class MilvusEngine:
     def in_scope(self, filters: Filters | None) -> set[str] | None:
         if not filters:
             return None
-        return {d.doc_id for d in self._docs if _allowed(d, filters)}
+        gone = self.collection.superseded()
+        return {d.doc_id for d in self._docs if _allowed(d, filters, gone)}
 
     def document_frequencies(self) -> tuple[Frequencies, int]:
         return self._df, int(self.meta["bm25"]["n"])
@@ -200,10 +204,12 @@ class MilvusEngine:
                 return None
             expr += f" and doc_id in {json.dumps(allowed, ensure_ascii=False)}"
         if filters and filters.regions:
-            regions = sorted({d.region for d in self._docs if region_match(d.region, filters.regions)})
+            regions = sorted({d.region for d in self._docs if region_match(d.region, filters.regions, d.places)})
             if not regions:
                 return None
             expr += f" and region in {json.dumps(regions, ensure_ascii=False)}"
+        if filters and filters.current_only and self.collection.superseded():
+            expr += f" and doc_id not in {json.dumps(sorted(self.collection.superseded()), ensure_ascii=False)}"
         return expr
 
     def plan(self, query: str) -> QueryPlan:
@@ -237,7 +243,7 @@ class MilvusEngine:
                                     lambda ids: max(chunks[i].end for i in ids) - min(chunks[i].start for i in ids), n)
             return make_results(groups, fused, pool.rows, pool.signals, self.fusion, plan, chunks)
 
-        return without_copies(ranked, k)
+        return annotate(without_copies(ranked, k), self.collection)
 
     def signals(self, plan: QueryPlan, n: int, expr: str) -> _Pool:
         """Candidate chunks (the best `n` of every signal, as the local engine) and each signal on them."""
@@ -360,7 +366,7 @@ class MilvusEngine:
 
     def _put_cited_first(self, query: str, fused: dict[int, float], pool: _Pool, filters: Filters | None) -> None:
         """A query naming an article (`劳动合同法 第十条`) gets that article first, as locally."""
-        allowed = (lambda d: _allowed(d, filters)) if filters else None
+        allowed = (lambda d: _allowed(d, filters, self.collection.superseded())) if filters else None
         docs, label = cited_documents(self._docs, query, allowed)
         cited = [(d, s) for d in docs for s in self.sections(d.doc_id) if s.path and s.path[-1] == label]
         top = max(fused.values(), default=0.0)
@@ -387,6 +393,8 @@ class _Pool:
         self.section_chunks[(rec["doc_id"], rec["section_key"])] = int(rec["section_chunks"])
 
 
-def _allowed(d: DocumentRow, f: Filters) -> bool:
-    return ((not f.years or (d.year or 0) in f.years) and (not f.regions or region_match(d.region, f.regions))
-            and (not f.docs or any(x in (d.doc_id, d.source) or x in d.title for x in f.docs)))
+def _allowed(d: DocumentRow, f: Filters, gone: set[str] | frozenset[str] = frozenset()) -> bool:
+    return ((not f.years or (d.year or 0) in f.years) and (not f.regions or region_match(d.region, f.regions, d.places))
+            and (not f.docs or any(x in (d.doc_id, d.source) or x in d.title for x in f.docs))
+            and not (f.current_only and d.doc_id in gone))
+

@@ -228,6 +228,7 @@ class _Writer:
         data = {k: getattr(doc, k) for k in ("source", "sha256", "title", "org", "doc_number", "date", "year", "region",
                                              "doc_type", "n_sections")}
         data["ocr_pages"] = (index.manifest.get("files", {}).get(doc.source) or {}).get("ocr_pages", 0)
+        data["places"], data["lifecycle"] = doc.places, fitted(doc.lifecycle, DOC_DATA_CHARS)
         c.insert(self.target.collection("docs"), [{"id": f"{doc.doc_id}:{gen}", "doc_id": doc.doc_id, "gen": gen,
                                                    "data": json.dumps(data, ensure_ascii=False), "vec": [0.0] * DUMMY}])
         text = index.store.document_text(doc.row)
@@ -301,3 +302,18 @@ class _Writer:
                 "indexes": self._indexes(), "partitions": {"key": "year", "buckets": PARTITIONS},
                 "layout": (self.meta or {}).get("layout") or layout(),
                 "build": {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "policyqa": local.get("build", {}).get("policyqa")}}
+
+
+# A document's record holds at most this many characters of life facts (the field holds 16 384):
+# a decision repealing dozens of regulations keeps every title, with shorter sentences.
+DOC_DATA_CHARS = 8_000
+
+
+def fitted(lifecycle: dict, limit: int) -> dict:
+    """`lifecycle` within `limit` characters of JSON: sentences cut shorter until it fits."""
+    for cut in (240, 120, 60, 0):
+        out = {k: ([{**x, "sentence": x.get("sentence", "")[:cut]} for x in v] if isinstance(v, list) else v)
+               for k, v in lifecycle.items()}
+        if len(json.dumps(out, ensure_ascii=False)) <= limit:
+            return out
+    return {k: v for k, v in out.items() if not isinstance(v, list)}
