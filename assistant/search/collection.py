@@ -38,9 +38,14 @@ class Collection:
     def standing_of(self, doc_id: str) -> Standing:
         return self.standing.get(doc_id) or Standing()
 
-    def superseded(self) -> set[str]:
-        """Documents another document of the index takes the place of (repealed or a newer version)."""
-        return {d for d, s in self.standing.items() if s.replaced_by}
+    def superseded(self) -> frozenset[str]:
+        """Documents another document of the index takes the place of (repealed or a newer version);
+        computed once, as every search and every filter check asks."""
+        return self._superseded
+
+    @cached_property
+    def _superseded(self) -> frozenset[str]:
+        return frozenset(d for d, s in self.standing.items() if s.replaced_by)
 
     def numbered(self, text: str) -> list[str]:
         """Doc ids of the documents whose number `text` names (prefix optional), in index order."""
