@@ -37,7 +37,7 @@ from .tokenize import tokenize
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
-PIPELINE_VERSION = 11
+PIPELINE_VERSION = 12
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 Progress = Callable[[str, int, int], None]
 
@@ -307,7 +307,8 @@ class _Builder(EncodingStage):
             " doc_type, n_sections, text, removed, facts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc_row, doc_id, f.source, f.sha256, m.title, m.org, m.doc_number, m.date, m.year, m.region,
              m.doc_type, len(doc.sections), doc.text, json.dumps(doc.removed, ensure_ascii=False),
-             json.dumps({"places": m.places, "lifecycle": m.lifecycle}, ensure_ascii=False)),
+             json.dumps({"places": m.places, "lifecycle": m.lifecycle, "headline": m.headline or m.title},
+                        ensure_ascii=False)),
         )
         section_rows = {}
         for s in doc.sections:
@@ -320,7 +321,7 @@ class _Builder(EncodingStage):
             )
         paths = {s.key: s.path for s in doc.sections}
         for ch in chunks:
-            text_for_model = embed_text(m.title, paths[ch.section_key], ch.text)
+            text_for_model = embed_text(m.headline or m.title, paths[ch.section_key], ch.text)
             row, digest = self._next("chunks"), self._hash(text_for_model)
             with self.report.timed("words"):
                 words = " ".join(tokenize(text_for_model))

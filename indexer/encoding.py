@@ -60,6 +60,14 @@ def _block_size(items: int, largest: int) -> int:
     return max(EMBED_BATCH, min(largest, -(-per_block // EMBED_BATCH) * EMBED_BATCH))
 
 
+def headline(title: str, facts: str | None) -> str:
+    """The title line the models see with a document's chunks (indexer.records.DocMeta.headline)."""
+    try:
+        return (json.loads(facts) if facts else {}).get("headline") or title
+    except (ValueError, AttributeError):
+        return title
+
+
 def embed_text(title: str, path: list[str], text: str) -> str:
     """What the model and BM25 see: the title and heading path give a chunk its context;
     traditional characters are made simplified, as queries are."""
@@ -172,9 +180,9 @@ class EncodingStage:
     def _embed_texts(self, db, rows: list[int]) -> list[str]:
         marks = ",".join("?" * len(rows))
         found = db.execute(
-            f"SELECT c.row, d.title, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row"
+            f"SELECT c.row, d.title, s.path, c.text, d.facts FROM chunks c JOIN sections s ON s.row = c.section_row"
             f" JOIN documents d ON d.row = c.doc_row WHERE c.row IN ({marks})", rows).fetchall()
-        by_row = {r[0]: embed_text(r[1], json.loads(r[2]), r[3]) for r in found}
+        by_row = {r[0]: embed_text(headline(r[1], r[4]), json.loads(r[2]), r[3]) for r in found}
         return [by_row[r] for r in rows]
 
     def _second_start(self, db, staging: Path, needs: list[tuple[int, str]]) -> _SecondFiles | None:

@@ -194,6 +194,7 @@ def extract_metadata(paragraphs: list[str], print_date: str = "", file_name: str
                                        and not HEADING_START.match(p)]
     meta.title = (markdown_title(paragraphs) or declared_title or _pick_title(candidates)
                   or (paragraphs[0].lstrip("# ").strip() if block else ""))
+    meta.headline = meta.title
     meta.title = _with_subtitle(meta.title, paragraphs)
     joint = _issuers_above(meta.title, paragraphs)
     if joint:
@@ -259,11 +260,12 @@ def _with_subtitle(title: str, paragraphs: list[str]) -> str:
     """A headline in two parts (`抗击疫情同聚力` `落实优惠促发展`, a news title and its subtitle): the second
     joins the first when both are short lines that are neither sentences, datelines (`新华社…电（记者`)
     nor lines of a title block."""
-    if len(paragraphs) < 3 or paragraphs[0].strip() != title or len(title) > 30:
+    if len(paragraphs) < 3 or paragraphs[0].strip() != title or len(title) > 30 \
+            or "关于" in title or title.endswith("书"):  # a formal title (a notice, a 倡议书) has no news subtitle
         return title
     second = paragraphs[1].strip()
-    if 4 <= len(second) <= 32 and not re.search(r"[。；：:！？!?，,（(\d]", second) and classify_line(second) == "" \
-            and not HEADING_START.match(second):
+    if 4 <= len(second) <= 32 and not re.search(r"[。；：:！？!?，,（(\d【\[]|讯$", second) \
+            and classify_line(second) == "" and not HEADING_START.match(second):
         return f"{title} {second}"
     return title
 

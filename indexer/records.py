@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field
 @dataclass
 class DocMeta:
     title: str = ""
+    # The title line alone (without a news subtitle or the issuers written above it): what the models
+    # see with each chunk. Measured on NCPQA: embedding the full title instead lost doc hit@5 0.969 → 0.965.
+    headline: str = ""
     org: str = ""  # issuing organisation, as written
     doc_number: str = ""  # 坛教委字〔2023〕20号
     date: str = ""  # ISO yyyy-mm-dd

@@ -183,7 +183,7 @@ def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
                      "/gradio_api/queue/data?session_hash=x", "/gradio_api/heartbeat/x"):
             r = anonymous.get(base + path)
             assert r.status_code == 401 and "root:" not in r.text, path
-        r = anonymous.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], [], ""]})
+        r = anonymous.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], [], "", False]})
         assert r.status_code in (401, 403)
         r = anonymous.post(base + "/gradio_api/upload", files={"files": ("x.txt", b"abc")})
         assert r.status_code in (401, 403)
@@ -194,7 +194,7 @@ def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
         assert logged_in.post(base + "/login", data={"username": "admin", "password": "s3cret"}).status_code == 200
         assert logged_in.get(base + "/gradio_api/info").status_code == 200
         assert "甲区" in logged_in.get(base + "/config").text
-        event = logged_in.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], [], ""]}).json()
+        event = logged_in.post(base + "/gradio_api/call/ask", json={"data": ["发展党员", [], [], [], "", False]}).json()
         assert "pq-answer" in logged_in.get(f"{base}/gradio_api/call/ask/{event['event_id']}").text
     finally:
         app.close()

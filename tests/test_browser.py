@@ -77,7 +77,7 @@ def test_ask_in_the_browser_and_open_the_source(browser, page_url, tmp_path):
     browser.save_screenshot(str(tmp_path / "answer.png"))
     assert (tmp_path / "answer.png").stat().st_size > 10_000
     assert "回答（摘自文件原文）" in answer
-    assert "金坛区委教育工委2023年工作要点 · 2023 · 金坛区 › 三、鲜明选育导向" in answer
+    assert "金坛区委教育工委2023年工作要点 · 2023 · 金坛区 · 坛教委字〔2023〕20号 › 三、鲜明选育导向" in answer
     assert "7.持续提升发展党员工作水平" in answer
     assert "2024年武进教育党建工作要点 · 2024 · 武进区" in answer
     assert "中共上海市宝山区教育工作委员会2020年工作要点 · 2020 · 宝山区" in answer
@@ -228,3 +228,34 @@ def test_an_overview_and_a_follow_up_in_the_browser(browser, page_url):
     time.sleep(0.5)
     lines = [x for x in browser.find_element(By.ID, "pq-answer").text.splitlines() if re.match(r"\[\d+\]", x)]
     assert lines and all("· 2024 ·" in x for x in lines)
+
+
+def test_only_documents_in_force_and_a_change_list_in_the_browser(browser, page_url):
+    """只看现行有效 is a filter of 检索 that says so above the results; 文档 lists what changed
+    between two documents picked from their lists."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(page_url)
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"))
+    browser.find_element(By.XPATH, "//button[@role='tab'][contains(., '检索')]").click()
+    box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-query textarea"))
+    browser.find_element(By.CSS_SELECTOR, "#pq-s-current input[type=checkbox]").click()
+    box.send_keys("发展党员")
+    browser.find_element(By.CSS_SELECTOR, "#pq-search").click()
+    _wait(browser, lambda d: "只看现行有效" in d.find_element(By.ID, "pq-results").text)
+    assert browser.find_elements(By.CSS_SELECTOR, "#pq-results .pq-card")
+
+    browser.find_element(By.XPATH, "//button[@role='tab'][contains(., '文档')]").click()
+    panel = _wait(browser, lambda d: d.find_element(By.ID, "pq-changes-panel"))
+    panel.find_element(By.XPATH, ".//button[contains(., '两份文件的变化')]").click()
+    for elem_id, words in (("pq-changes-before", "2023年武进教育工作要点"), ("pq-changes-after", "2024年武进教育党建")):
+        field = _wait(browser, lambda d, e=elem_id: d.find_element(By.CSS_SELECTOR, f"#{e} input"))
+        field.click()
+        field.send_keys(words)
+        time.sleep(0.5)
+        field.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+    browser.find_element(By.ID, "pq-changes-go").click()
+    _wait(browser, lambda d: "【新增】" in d.find_element(By.ID, "pq-changes").text)
+    text = browser.find_element(By.ID, "pq-changes").text
+    assert "从《2023年武进教育工作要点》到《2024年武进教育党建工作要点》" in text and "【调整】" in text

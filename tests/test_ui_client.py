@@ -274,3 +274,44 @@ def test_ui_py_as_a_program_serves_the_real_index(real_index):
     with ui_process("--index", str(real_index)) as url:
         html = Client(url, verbose=False).predict("发展党员有哪些要求", 5, [], [], api_name="/search")
         assert "发展党员" in html and "工作要点" in html
+
+
+def test_standing_series_and_changes_on_the_page(mini_corpus, tmp_path):
+    """Issue 31 on the page: 只看现行有效 leaves out a repealed document, whose citation says so;
+    a plan's series shows in 先例 and in the document, and 文档 lists what changed between two years."""
+    from gradio_client import Client
+
+    (mini_corpus / "2024-甲区教育工作要点.txt").write_text(
+        "甲区教育局2024年工作要点\n\n一、加强党的建设\n1.严格发展党员。坚持标准，把骨干教师培养成党员，严把党员入口关。\n"
+        "二、办好民生实事\n2.增加学位供给。新建学校5所，增加学位3000个。\n3.推进课后服务。课后服务覆盖全部义务教育学校。\n",
+        encoding="utf-8")
+    (mini_corpus / "甲区学籍管理暂行办法.txt").write_text(
+        "甲区中小学学籍管理暂行办法\n\n第一条 学生转学须持转出学校证明办理学籍转接手续。\n", encoding="utf-8")
+    (mini_corpus / "甲区学籍管理办法.txt").write_text(
+        "甲区中小学学籍管理办法\n\n第一条 学生转学由转入学校在系统中发起学籍转接手续。\n"
+        "第二条 本办法自2024年3月1日起施行，《甲区中小学学籍管理暂行办法》同时废止。\n", encoding="utf-8")
+    app, url, _ = serve_corpus(mini_corpus, tmp_path)
+    try:
+        client = Client(url, verbose=False)
+        rows = client.predict(api_name="/list_documents")
+        rows = rows["data"] if isinstance(rows, dict) else rows
+        ids = {r[0]: r[-1] for r in rows}
+        everything = client.predict("学籍转接手续", 5, [], [], [], False, api_name="/search")
+        assert "已被《甲区中小学学籍管理办法》废止" in everything
+        current = client.predict("学籍转接手续", 5, [], [], [], True, api_name="/search")
+        assert "已被" not in current and "学籍管理暂行办法 ·" not in current and "只看现行有效" in current
+        assert "学籍管理暂行办法 ·" in everything and "甲区中小学学籍管理办法 ·" in current
+
+        coverage, html, *_ = client.predict("学位供给", [], [], False, api_name="/precedents")
+        assert "同一系列" in html and "2023" in html and "2024" in html
+        view = client.predict(ids["甲区教育局2024年工作要点"], "", api_name="/show_document")
+        assert "同一系列" in view
+        changes = client.predict(ids["甲区教育局2023年工作要点"], ids["甲区教育局2024年工作要点"], api_name="/changes")
+        assert "【新增】" in changes and "推进课后服务" in changes and "【删除】" in changes
+        assert "pq-del" in changes and "5所" in changes  # the changed target, marked
+        path, _ = client.predict(ids["甲区教育局2023年工作要点"], ids["甲区教育局2024年工作要点"], "md",
+                                 api_name="/export_changes")
+        assert "变化：" in Path(path).read_text(encoding="utf-8")
+        assert "请选择两份文件" in client.predict("", "", api_name="/changes")
+    finally:
+        app.close()

@@ -22,7 +22,9 @@ from assistant.present.render import (
     filter_notice,
     result_cards,
 )
+from assistant.search.collection import collection_of
 from assistant.search.query import Filters, clean_query, query_notice
+from assistant.search.series import previous_in_series
 from indexer.errors import PolicyQAError
 
 from .access import Access
@@ -41,8 +43,9 @@ def years_of(values) -> set[int]:
     return {int(v) for v in values or [] if str(v).isdigit()}
 
 
-def filters_of(years, regions, docs=None) -> Filters:
-    return Filters(years=years_of(years), regions=set(regions or []), docs=set(docs or []))
+def filters_of(years, regions, docs=None, current_only=False) -> Filters:
+    return Filters(years=years_of(years), regions=set(regions or []), docs=set(docs or []),
+                   current_only=bool(current_only))
 
 
 def message(text: str) -> str:
@@ -116,13 +119,14 @@ class Page:
         return (self.service.stamp(), self.table(),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
-                gr.update(choices=titles), gr.update(choices=titles, value=None), gr.update(choices=removed, value=None))
+                gr.update(choices=titles), gr.update(choices=titles, value=None), gr.update(choices=removed, value=None),
+                gr.update(choices=titles), gr.update(choices=titles))
 
     def lists_if_changed(self, seen: str, request: gr.Request = None) -> tuple:
         """After any action: the lists again if a rebuild landed since this tab last saw them
         (an upload or a removal in another tab), else nothing changes."""
         if seen == self.service.stamp():
-            return (seen, *(gr.update() for _ in range(10)))
+            return (seen, *(gr.update() for _ in range(12)))
         return self.lists(request)
 
     def _removed_choices(self) -> list[tuple[str, str]]:
@@ -152,12 +156,13 @@ class Page:
                 log.warning("反馈记录失败：%s", e)
 
     def ask(self, question: str, years: list, regions: list, docs: list, follow_up_of: str = "",
-            request: gr.Request = None):
+            current_only: bool = False, request: gr.Request = None):
         """The API: an answer and its passages; `follow_up_of` continues a previous question."""
         try:
             understood, follow = understand(clean_query(question), clean_query(follow_up_of) or None)
             lead = notice(question) + (_understood(understood) if follow else "")
-            for answer in self._answers(understood, filters_of(years, regions, docs), self.access.user(request)):
+            filters = filters_of(years, regions, docs, current_only)
+            for answer in self._answers(understood, filters, self.access.user(request)):
                 passages = result_cards(answer.question, answer.passages) if answer.status == "ok" else ""
                 yield lead + answer_html(answer), passages
         except PolicyQAError as e:
@@ -166,14 +171,14 @@ class Page:
             yield unexpected(e), ""
 
     def converse(self, question: str, years: list, regions: list, docs: list, history: list,
-                 request: gr.Request = None):
+                 request: gr.Request = None, current_only: bool = False):
         """The page's 问答: a conversation whose follow-ups (`那2024年呢`) go on from the question
         before, shown as understood, with the earlier questions and answers kept above. The
         conversation belongs to the user who had it: another user's session never sees it."""
         user = self.access.user(request)
         history = own_turns(history, user)
         previous = history[-1]["understood"] if history else None
-        filters = filters_of(years, regions, docs)
+        filters = filters_of(years, regions, docs, current_only)
         try:
             asked = clean_query(question)  # what is kept of a question: at most MAX_QUERY_CHARS
             understood, follow = understand(asked, previous)
@@ -220,9 +225,10 @@ class Page:
 
     # -- 检索 --------------------------------------------------------------------------------
 
-    def search(self, query: str, k: float, years: list, regions: list, docs: list | None = None) -> str:
+    def search(self, query: str, k: float, years: list, regions: list, docs: list | None = None,
+               current_only: bool = False) -> str:
         try:
-            filters = filters_of(years, regions, docs)
+            filters = filters_of(years, regions, docs, current_only)
             results = self.service.search(query, k=bounded_k(k), filters=filters)
             return notice(query) + filter_notice(filters) + result_cards(clean_query(query), results)
         except PolicyQAError as e:
@@ -232,7 +238,7 @@ class Page:
 
     @staticmethod
     def clear_filters():
-        return [], [], []
+        return [], [], [], False
 
     # -- 文档 --------------------------------------------------------------------------------
 
@@ -245,6 +251,16 @@ class Page:
             return message(str(e))
         except Exception as e:
             return unexpected(e)
+
+    def series_pair(self, doc_id: str):
+        """The change list's two documents for a document of a series: the plan it follows, and it."""
+        try:
+            earlier = previous_in_series(collection_of(self.service.engine).series, doc_id or "")
+        except PolicyQAError:
+            earlier = None
+        if not earlier:
+            return gr.update(), gr.update()
+        return gr.update(value=earlier), gr.update(value=doc_id)
 
     def pick_row(self, evt: gr.SelectData):
         try:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import gradio as gr
 
+from assistant.drafting.changes import changes_between
 from assistant.drafting.compare import compare_sections
 from assistant.drafting.draft import check_draft, read_draft
-from assistant.drafting.export import comparison_blocks, draft_blocks, precedent_blocks, write
+from assistant.drafting.export import change_blocks, comparison_blocks, draft_blocks, precedent_blocks, write
 from assistant.drafting.precedents import find_precedents
 from assistant.office.service import Service
 from assistant.present.render import (
+    changes_html,
     comparison_html,
     draft_html,
     precedents_html,
@@ -35,11 +37,11 @@ class Drafting:
     def __init__(self, service: Service):
         self.service = service
 
-    def precedents(self, text: str, years: list, regions: list):
+    def precedents(self, text: str, years: list, regions: list, current_only: bool = False):
         try:
             if not (text or "").strip():
                 raise QueryError("请输入主题或粘贴一段草稿，例如：党建品牌创建")
-            ps = find_precedents(self.service.answerer(), text, filters_of(years, regions))
+            ps = find_precedents(self.service.answerer(), text, filters_of(years, regions, current_only=current_only))
         except PolicyQAError as e:
             return status(str(e)), message(str(e)), [], gr.update(choices=[]), gr.update(choices=[])
         except Exception as e:
@@ -60,6 +62,30 @@ class Drafting:
         except Exception as e:
             return unexpected(e)
 
+    def changes(self, before: str, after: str) -> str:
+        """What changed from one document (an older plan) to another: items added, dropped,
+        reworded, targets changed."""
+        if not before or not after:
+            return message("请选择两份文件：较早的和较新的（同一计划的两个年份最有意义）。")
+        try:
+            return changes_html(changes_between(self.service.engine, before, after))
+        except PolicyQAError as e:
+            return message(str(e))
+        except Exception as e:
+            return unexpected(e)
+
+    def export_changes(self, before: str, after: str, fmt: str):
+        if not before or not after:
+            return None, message("请选择两份文件。")
+        try:
+            blocks = change_blocks(changes_between(self.service.engine, before, after))
+            return str(write(blocks, export_path("变化", fmt))), gr.update()
+        except PolicyQAError as e:
+            return None, message(str(e))
+        except Exception as e:
+            log.exception("export failed")
+            return None, message(f"导出失败：内部错误（{type(e).__name__}）")
+
     def draft_check(self, text: str, file) -> str:
         try:
             if file:
@@ -70,12 +96,14 @@ class Drafting:
         except Exception as e:
             return unexpected(e)
 
-    def export(self, text: str, years: list, regions: list, first: str, second: str, fmt: str):
+    def export(self, text: str, years: list, regions: list, first: str, second: str, fmt: str,
+               current_only: bool = False):
         """The precedent set (and the comparison, when two sections are chosen) as a file."""
         try:
             if not (text or "").strip():
                 raise QueryError("请先输入主题")
-            blocks = precedent_blocks(find_precedents(self.service.answerer(), text, filters_of(years, regions)))
+            filters = filters_of(years, regions, current_only=current_only)
+            blocks = precedent_blocks(find_precedents(self.service.answerer(), text, filters))
             if first and second:
                 blocks += comparison_blocks(compare_sections(self.service.engine, first, second))
             return str(write(blocks, export_path("先例", fmt))), ""
@@ -101,6 +129,9 @@ class Drafting:
 def default_pair(ps) -> tuple[str | None, str | None]:
     """What to compare first: the two latest plans of one region (what changed from
     year to year), else the oldest and the newest precedent."""
+    if ps.series:  # the latest two years of a plan's series
+        latest = max(ps.series, key=lambda t: t.sections[-1].year or 0).sections
+        return latest[-2].section_id, latest[-1].section_id
     sections = [p.section for p in ps.precedents]
     by_region: dict[str, list] = {}
     for s in sections:

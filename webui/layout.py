@@ -53,8 +53,15 @@ def _filters(years, regions, titles, prefix: str):
         year = gr.Dropdown(choices=years, multiselect=True, label="年份", scale=2, elem_id=f"{prefix}-year", **OPEN)
         region = gr.Dropdown(choices=regions, multiselect=True, label="地区", scale=2, elem_id=f"{prefix}-region", **OPEN)
         doc = gr.Dropdown(choices=titles, multiselect=True, label="文档", scale=4, elem_id=f"{prefix}-doc", **OPEN)
-        clear = gr.Button("清除筛选", scale=1, size="sm", elem_id=f"{prefix}-clear")
-    return year, region, doc, clear
+        with gr.Column(scale=1, min_width=120):
+            current = current_box(prefix)
+            clear = gr.Button("清除筛选", size="sm", elem_id=f"{prefix}-clear")
+    return year, region, doc, current, clear
+
+
+def current_box(prefix: str) -> gr.Checkbox:
+    return gr.Checkbox(value=False, label="只看现行有效", elem_id=f"{prefix}-current",
+                       info="不看已废止或已被新版本取代的文件")
 
 
 def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
@@ -81,7 +88,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     question = gr.Textbox(label="问题", placeholder="例如：发展党员有哪些要求；接着可以问“那2024年呢”",
                                           scale=5, elem_id="pq-question")
                     ask_btn = gr.Button("提问", variant="primary", scale=1, elem_id="pq-ask")
-                qa_year, qa_region, qa_doc, qa_clear = _filters(years, regions, titles, "pq-qa")
+                qa_year, qa_region, qa_doc, qa_current, qa_clear = _filters(years, regions, titles, "pq-qa")
                 gr.Examples(EXAMPLES, inputs=question, label="示例问题")
                 history_html = gr.HTML(elem_id="pq-history")
                 answer = gr.HTML(elem_id="pq-answer")
@@ -102,7 +109,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     query = gr.Textbox(label="关键词或问题", scale=5, elem_id="pq-query")
                     k = count_slider(minimum=1, maximum=20, value=5, step=1, label="结果数", scale=2)
                     search_btn = gr.Button("检索", scale=1, elem_id="pq-search")
-                s_year, s_region, s_doc, s_clear = _filters(years, regions, titles, "pq-s")
+                s_year, s_region, s_doc, s_current, s_clear = _filters(years, regions, titles, "pq-s")
                 results = gr.HTML(elem_id="pq-results")
             with gr.Tab("先例", id="precedents"):
                 gr.Markdown("输入一个主题（如“党建品牌创建”）或粘贴一段草稿：看各文件的同类条目、指标，对比不同年份的写法。")
@@ -112,6 +119,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                 with gr.Row():
                     p_year = gr.Dropdown(choices=years, multiselect=True, label="年份", **OPEN)
                     p_region = gr.Dropdown(choices=regions, multiselect=True, label="地区", **OPEN)
+                    p_current = current_box("pq-p")
                 coverage = gr.HTML()
                 p_html = gr.HTML(elem_id="pq-precedents")
                 p_targets = gr.Dataframe(headers=TARGET_HEADERS, value=[], interactive=False, wrap=True,
@@ -145,6 +153,18 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                                            **OPEN)
                     section_key = gr.Textbox(label="章节（可留空）", scale=1, visible=False)
                 doc_view = gr.HTML(elem_id="pq-doc")
+                with gr.Accordion("两份文件的变化（如同一计划的两个年份）", open=False, elem_id="pq-changes-panel"):
+                    with gr.Row(equal_height=True):
+                        ch_before = gr.Dropdown(choices=titles, value=None, label="较早的文件", scale=3,
+                                                elem_id="pq-changes-before", **OPEN)
+                        ch_after = gr.Dropdown(choices=titles, value=None, label="较新的文件", scale=3,
+                                               elem_id="pq-changes-after", **OPEN)
+                        ch_btn = gr.Button("列出变化", scale=1, elem_id="pq-changes-go")
+                    with gr.Row():
+                        ch_fmt = gr.Radio(["docx", "md"], value="docx", label="导出格式")
+                        ch_exp = gr.Button("导出变化")
+                        ch_file = gr.File(label="导出文件", interactive=False)
+                    ch_html = gr.HTML(elem_id="pq-changes")
                 docs_api = gr.Dataframe(headers=API_DOC_HEADERS, value=[], visible=False)
             with gr.Tab("管理", id="admin", visible=not access.enabled) as admin_tab:
                 gr.Markdown("上传、移除、恢复文档和重建索引（只有管理员能操作），以及审计日志和读者反馈。")
@@ -179,35 +199,40 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                                                  wrap=True, elem_id="pq-improve")
 
         lists = [stamp, docs_table, qa_year, qa_region, qa_doc, s_year, s_region, s_doc, doc_pick, remove_pick,
-                 restore_pick]
+                 restore_pick, ch_before, ch_after]
 
         def after(event):  # every action: the lists again once a rebuild has landed elsewhere
             return event.then(page.lists_if_changed, stamp, lists, api_name=False, queue=False)
 
-        qa_inputs = [question, qa_year, qa_region, qa_doc, conversation]
+        qa_inputs = [question, qa_year, qa_region, qa_doc, conversation, qa_current]
         qa_outputs = [answer, passages, history_html, conversation, last_question, feedback_row, feedback_status]
         after(ask_btn.click(page.converse, qa_inputs, qa_outputs, api_name=False, **POOL))
         after(question.submit(page.converse, qa_inputs, qa_outputs, api_name=False, **POOL))
-        api_ask.click(page.ask, [question, qa_year, qa_region, qa_doc, follow_up_of], [api_answer, api_passages],
+        api_ask.click(page.ask, [question, qa_year, qa_region, qa_doc, follow_up_of, qa_current], [api_answer, api_passages],
                       api_name="ask", **POOL)
         clear_conv.click(page.clear_conversation, None, [answer, passages, history_html, conversation,
                                                          last_question, feedback_row, feedback_status], api_name=False)
-        qa_clear.click(page.clear_filters, None, [qa_year, qa_region, qa_doc], api_name=False)
+        qa_clear.click(page.clear_filters, None, [qa_year, qa_region, qa_doc, qa_current], api_name=False)
         useful_btn.click(page.useful, [last_question, comment], feedback_status, api_name=False)
         useless_btn.click(page.useless, [last_question, comment], feedback_status, api_name=False)
         fb_vote = gr.Radio(["有用", "没用"], visible=False)
         fb_api = gr.Button(visible=False)
         fb_api.click(page.feedback, [last_question, fb_vote, comment], feedback_status, api_name="feedback")
 
-        s_inputs = [query, k, s_year, s_region, s_doc]
+        s_inputs = [query, k, s_year, s_region, s_doc, s_current]
         after(search_btn.click(page.search, s_inputs, results, api_name="search", **POOL))
         after(query.submit(page.search, s_inputs, results, api_name=False, **POOL))
-        s_clear.click(page.clear_filters, None, [s_year, s_region, s_doc], api_name=False)
+        s_clear.click(page.clear_filters, None, [s_year, s_region, s_doc, s_current], api_name=False)
 
         app.load(page.documents, None, docs_api, api_name="list_documents")
         app.load(page.on_load, None, [*lists, admin_tab, who], api_name=False)
-        after(doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document"))
-        docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False)
+        after(doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document")).then(
+            page.series_pair, doc_pick, [ch_before, ch_after], api_name=False)
+        docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False).then(
+            page.series_pair, doc_pick, [ch_before, ch_after], api_name=False)
+        ch_btn.click(drafting.changes, [ch_before, ch_after], ch_html, api_name="changes", **POOL)
+        ch_exp.click(drafting.export_changes, [ch_before, ch_after, ch_fmt], [ch_file, ch_html],
+                     api_name="export_changes")
 
         library = [admin_status, *lists]
         # the progress bar shows on the status line only, not over the removal controls
@@ -221,12 +246,12 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         audit_btn.click(admin.audit, None, audit_table, api_name="audit")
         improve_btn.click(admin.improvements, None, improve_table, api_name="feedback_report")
 
-        p_inputs = [topic, p_year, p_region]
+        p_inputs = [topic, p_year, p_region, p_current]
         p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]
         after(p_btn.click(drafting.precedents, p_inputs, p_outputs, api_name="precedents", **POOL))
         after(topic.submit(drafting.precedents, p_inputs, p_outputs, api_name=False, **POOL))
         cmp_btn.click(drafting.compare, [cmp_a, cmp_b], cmp_html, api_name="compare")
-        exp_btn.click(drafting.export, [topic, p_year, p_region, cmp_a, cmp_b, fmt], [exp_file, exp_msg],
+        exp_btn.click(drafting.export, [topic, p_year, p_region, cmp_a, cmp_b, fmt, p_current], [exp_file, exp_msg],
                       api_name="export")
         draft_btn.click(drafting.draft_check, [draft_box, draft_file], draft_html_out, api_name="draft_check", **POOL)
         draft_exp.click(drafting.export_draft, [draft_box, draft_file, fmt], [draft_out, draft_msg],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from indexer.tokenize import tokenize
 
 from ..answers.answer import Answerer
+from ..search.collection import collection_of
 from ..search.inputs import shorten_topic
 from ..search.query import Filters
 from ..search.results import SearchResult, with_copies
@@ -76,6 +77,7 @@ class PrecedentSet:
     covered: list[DocRef]
     not_covered: list[DocRef]
     targets: list[Target]
+    series: list[SeriesTrack] = field(default_factory=list)
 
     def sections(self) -> list[SearchResult]:
         out = []
@@ -96,7 +98,35 @@ class PrecedentSet:
             "not_covered": [d.__dict__ for d in self.not_covered],
             "precedents": [p.to_json() for p in self.precedents],
             "targets": [t.to_json() for t in self.targets],
+            "series": [t.to_json() for t in self.series],
         }
+
+
+@dataclass
+class SeriesTrack:
+    """The precedents of one plan's series (the same plan of one body, year after year), oldest first:
+    how the item was written from year to year."""
+
+    name: str  # `武进区 · 教育工作要点`
+    sections: list[SearchResult]
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "sections": [{"year": s.year, "doc_id": s.doc_id, "title": s.title,
+                                                 "section_id": s.section_id, "citation": s.citation}
+                                                for s in self.sections]}
+
+
+def series_tracks(precedents: list[Precedent], collection) -> list[SeriesTrack]:
+    """The precedents that belong to one series, for each series with two or more years among them."""
+    groups: dict[str, list[SearchResult]] = {}
+    names: dict[str, str] = {}
+    for section in (s for p in precedents for s in p.sources):  # a near-copy of last year's item too
+        series = collection.series.get(section.doc_id)
+        if series is not None:
+            groups.setdefault(series.key, []).append(section)
+            names[series.key] = series.name
+    return [SeriesTrack(names[key], sorted(sections, key=lambda s: (s.year or 0, s.date)))
+            for key, sections in groups.items() if len({s.doc_id for s in sections}) > 1]
 
 
 def _ref(r) -> DocRef:
@@ -146,7 +176,8 @@ def find_precedents(answerer: Answerer, text: str, filters: Filters | None = Non
     for p in precedents:
         for s in (p.section, *p.see_also):
             targets += find_targets(s.text, s.section_id, s.citation)
-    return PrecedentSet(text, precedents, covered, missing, targets)
+    tracks = series_tracks(precedents, collection_of(searcher))
+    return PrecedentSet(text, precedents, covered, missing, targets, tracks)
 
 
 def section_relevance(answerer: Answerer, terms: set[str], r: SearchResult) -> float:

@@ -83,6 +83,9 @@ def precedents_text(ps: PrecedentSet) -> str:
     if not ps.precedents:
         return f"没有找到与“{ps.query}”相关的先例。\n{ps.coverage_line()}"
     lines = [ps.coverage_line(), ""]
+    for t in ps.series:
+        steps = " → ".join(f"{s.year or s.date} {s.section_id}" for s in t.sections)
+        lines += [f"同一系列：{t.name}：{steps}", ""]
     for p in ps.precedents:
         s = p.section
         lines.append(f"{s.year or ''} · {s.region or '—'} · {s.title} › {' › '.join(s.section_path)}")

@@ -44,6 +44,8 @@ def filter_notice(filters) -> str:
     parts = [f"{y} 年" for y in sorted(filters.years)] + sorted(filters.regions)
     if filters.docs:
         parts.append(f"{len(filters.docs)} 个文档")
+    if filters.current_only:
+        parts.append("只看现行有效")
     chips = "".join(f'<span class="pq-chip">{esc(p)}</span>' for p in parts)
     return f'<div class="pq-filtered">已按 {chips} 筛选（点“清除筛选”看全部结果）</div>'
 
@@ -256,7 +258,7 @@ def precedents_html(ps) -> str:
     if not ps.precedents:
         return f'<div class="pq-empty">没有找到与“{esc(ps.query[:60])}”相关的先例。{esc(ps.coverage_line())}</div>'
     terms = query_terms(ps.query)
-    out = []
+    out = [_series_html(t) for t in ps.series]
     for p in ps.precedents:
         s = p.section
         key = s.section_id.partition("#")[2]
@@ -269,13 +271,24 @@ def precedents_html(ps) -> str:
                          f'target="_blank">{esc(" › ".join(x.section_path))}</a>（{esc(x.section_id)}）</div>')
         out.append(
             f'<div class="pq-card pq-precedent" data-section="{esc(s.section_id)}">'
-            f'<div class="pq-cite">{esc(s.year or "")} · {esc(s.region or "—")} · {esc(s.title)}</div>'
+            f'<div class="pq-cite">{esc(s.year or "")} · {esc(s.region or "—")} · {esc(s.title)}'
+            f'{"（" + esc(s.status_label) + "）" if s.status_label else ""}</div>'
             f'<div class="pq-meta">{esc(" › ".join(s.section_path))} · 相似度 {p.relevance:.2f} · 章节 {esc(s.section_id)}'
             f'{" · " + esc(s.doc_number) if s.doc_number else ""}{" · " + esc(s.date) if s.date else ""}'
             f' · <a class="pq-open" href="{esc(section_link(s.doc_id, key))}" target="_blank">在原文中查看</a></div>'
             f'<div class="pq-text">{highlighted(s.text, terms)}</div>{"".join(extra)}</div>'
         )
     return "\n".join(out)
+
+
+def _series_html(track) -> str:
+    """One plan's series among the precedents: the item year after year, each a link to its section."""
+    steps = " → ".join(
+        f'<a href="{esc(section_link(s.doc_id, s.section_id.partition("#")[2]))}" target="_blank">'
+        f'{esc(s.year or s.date or s.title)} {esc(s.section_path[-1] if s.section_path else "")}</a>'
+        for s in track.sections)
+    return f'<div class="pq-card pq-series"><div class="pq-cite">同一系列：{esc(track.name)}</div>' \
+           f'<div class="pq-meta">逐年写法：{steps}（下方“对比”默认比较最近两年）</div></div>'
 
 
 MOSTLY_DIFFERENT = 0.35
@@ -295,6 +308,36 @@ def comparison_html(c) -> str:
             if b:
                 right.append(f'<ins class="pq-ins">{esc(b)}</ins>')
     return _columns(c, left, right, "左侧删去的文字标红，右侧新增的文字标绿。", numbers=True)
+
+
+CHANGE_CLASSES = {"新增": "pq-added", "删除": "pq-dropped", "调整": "pq-reworded", "沿用": "pq-kept"}
+
+
+def changes_html(c) -> str:
+    """A change list (drafting.changes.ChangeList): counts, then each item with its label, a link to
+    its section, the targets that changed and, for a reworded item, its words marked."""
+    counts = "，".join(f"{k} {n} 条" for k, n in c.counts().items())
+    out = [f'<div class="pq-changes-head">从《{esc(c.before.title)}》到《{esc(c.after.title)}》：{esc(counts)}</div>']
+    for item in sorted(c.items, key=lambda i: i.change == "沿用"):  # what changed first
+        side = item.after or item.before
+        key = side.section_id.partition("#")[2]
+        link = f'<a href="{esc(section_link(side.section_id.partition("#")[0], key))}" target="_blank">' \
+               f'{esc(" › ".join(side.path))}</a>'
+        lines = [f'<span class="pq-change-label">【{esc(item.change)}】</span>{link}']
+        if item.change == "调整" and item.before:
+            lines.append(f'<div class="pq-meta">原：{esc(" › ".join(item.before.path))}（相似度 {item.similarity:.0%}）</div>')
+        for t in item.targets:
+            lines.append(f'<div class="pq-meta">指标：<del class="pq-del">{esc(t.before)}</del> → '
+                         f'<ins class="pq-ins">{esc(t.after)}</ins>（{esc(t.counts)}）</div>')
+        if item.ops:
+            marked = "".join(esc(b) if op == "equal" else
+                             (f'<del class="pq-del">{esc(a)}</del>' if a else "") +
+                             (f'<ins class="pq-ins">{esc(b)}</ins>' if b else "") for op, a, b in item.ops)
+            lines.append(f'<div class="pq-text">{marked}</div>')
+        elif item.change in ("新增", "删除"):
+            lines.append(f'<div class="pq-text">{esc(side.text[:400])}</div>')
+        out.append(f'<div class="pq-card {CHANGE_CLASSES.get(item.change, "")}">{"".join(lines)}</div>')
+    return "\n".join(out)
 
 
 def _side_by_side(c) -> str:
@@ -372,6 +415,8 @@ CSS = """
 .pq-compare {display: flex; gap: 12px;}
 .pq-col {flex: 1; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; line-height: 1.8;}
 .pq-del {background: #ffd7d5; text-decoration: line-through;}
+.pq-added {border-left: 4px solid #1a7f37;} .pq-dropped {border-left: 4px solid #cf222e;}
+.pq-reworded {border-left: 4px solid #9a6700;} .pq-change-label {font-weight: 600;}
 .pq-ins {background: #ccffd8; text-decoration: none;}
 .pq-matched {color: #57606a; font-size: 0.88em; margin-top: 4px;}
 .pq-via {color: #8c959f;}

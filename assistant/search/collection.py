@@ -61,6 +61,15 @@ class Collection:
                     found.append(d.doc_id)
         return list(dict.fromkeys(found))
 
+    def applies_label(self, doc_id: str, wanted: set[str]) -> str:
+        """`适用于金坛区` for a document of a place above the wanted ones (a province's notice found
+        for one of its districts), else ''."""
+        doc = self._by_id.get(doc_id)
+        if doc is None or self.place_of(doc, wanted) != "above":
+            return ""
+        below = [w for w in sorted(wanted) if relation(doc.places or [doc.region], w) == "above"]
+        return f"{doc.region}文件，适用于{'、'.join(below)}" if doc.region else f"适用于{'、'.join(below)}"
+
     def place_of(self, doc: DocumentRow, wanted: set[str]) -> str:
         """`own`, `under`, `above` or '' for the best-standing of the wanted places."""
         chain = doc.places or ([doc.region] if doc.region else [])
@@ -71,15 +80,16 @@ class Collection:
         return ""
 
 
-def annotate(results: list, collection: Collection) -> list:
+def annotate(results: list, collection: Collection, regions: set[str] | None = None) -> list:
     """Each result (and each copy) says its document's standing: the status, and a label for the
-    citation when the document is no longer in force as it stands."""
-    for r in results:
-        s = collection.standing_of(r.doc_id)
-        r.status, r.status_label = s.status, s.label
-        for c in getattr(r, "copies", []):
-            cs = collection.standing_of(c.doc_id)
-            c.status, c.status_label = cs.status, cs.label
+    citation when the document is no longer in force as it stands; found for places (a filter),
+    a province's or city's document says it applies to them (`适用于金坛区`)."""
+    copies = [c for r in results for c in getattr(r, "copies", [])]
+    for item in [*results, *copies]:
+        s = collection.standing_of(item.doc_id)
+        item.status, item.status_label = s.status, s.label
+        if regions:
+            item.place_label = collection.applies_label(item.doc_id, regions)
     return results
 
 

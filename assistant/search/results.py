@@ -39,10 +39,15 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NOT_WORD = re.compile(r"\W")
 
 
-def citation_of(title: str, year: int | None, region: str, path: list[str], label: str = "") -> str:
-    """`title · year · region（已被《…》废止） › heading › heading`"""
-    head = " · ".join(str(x) for x in (title, year, region) if x) + (f"（{label}）" if label else "")
+def citation_of(title: str, year: int | None, region: str, path: list[str], label: str = "",
+                number: str = "") -> str:
+    """`title · year · region · 苏教办〔2023〕12号（已被《…》废止） › heading › heading`"""
+    head = " · ".join(str(x) for x in (title, year, region, number) if x) + (f"（{label}）" if label else "")
     return " › ".join([head, *path])
+
+
+def labels(*parts: str) -> str:
+    return "；".join(p for p in parts if p)
 
 
 @dataclass
@@ -62,10 +67,12 @@ class Copy:
     date: str = ""
     status: str = ""  # assistant.search.standing: 现行有效 / 已修订 / 已废止 / 尚未施行 / 不明
     status_label: str = ""  # what a citation says of a document no longer in force: 已被《…》废止
+    place_label: str = ""  # a province's or city's document found for a place under it: 适用于金坛区
 
     @property
     def citation(self) -> str:
-        return citation_of(self.title, self.year, self.region, self.section_path, self.status_label)
+        return citation_of(self.title, self.year, self.region, self.section_path,
+                           labels(self.status_label, self.place_label), self.doc_number)
 
 
 @dataclass
@@ -94,6 +101,7 @@ class SearchResult:
     copies: list[Copy] = field(default_factory=list)  # the same passage in other documents or sections
     status: str = ""  # as Copy.status
     status_label: str = ""
+    place_label: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -103,7 +111,8 @@ class SearchResult:
 
     @property
     def citation(self) -> str:
-        return citation_of(self.title, self.year, self.region, self.section_path, self.status_label)
+        return citation_of(self.title, self.year, self.region, self.section_path,
+                           labels(self.status_label, self.place_label), self.doc_number)
 
 
 @dataclass

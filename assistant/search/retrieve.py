@@ -158,7 +158,8 @@ class Searcher:
         fused = dict(zip(rows.tolist(), combined.tolist()))
         self._put_cited_first(query, fused, allowed)
         self._put_numbered_first(query, fused, allowed)
-        return annotate(self._results(fused, rows, signals, k, plan), self.collection)
+        return annotate(self._results(fused, rows, signals, k, plan), self.collection,
+                        filters.regions if filters is not None else None)
 
     def _standing_penalty(self, rows: np.ndarray, combined: np.ndarray, filters: Filters | None) -> np.ndarray:
         """Documents in force first: a repealed document or an older version of one in the index

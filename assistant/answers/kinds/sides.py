@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ...search.collection import collection_of
 from ...search.query import Filters
 from ..record import Answer, AnswerPoint
 from ..scope import Scope
@@ -29,8 +30,10 @@ def answer_sides(asking: Asking) -> Answer | None:
         return None
     query = _side_query(asking)
     points, passages, table, empty = [], [], [], []
+    series = _named_series(asking)
     for label, side in sides:
         docs = [d for d in asking.placed.docs if side.admits(d)]
+        docs = [d for d in docs if d.doc_id in series] or docs
         found = _side_passages(asking, query, docs)
         if not found:
             empty.append(label)
@@ -80,6 +83,17 @@ def _sides(asking: Asking) -> list[tuple[str, Scope]]:
         years = sorted({m.doc.year for m in find_mentions(asking, asking.placed.docs, core) if m.doc.year})
         return [(f"{y}年", Scope(years={y})) for y in years[-MAX_SIDES:]]
     return []
+
+
+def _named_series(asking: Asking) -> set[str]:
+    """The documents of the plans' series the question names (`2024年和2023年的政府工作报告`): each year's
+    side is then drawn from that plan, not from any document of the year (its other plans, resolutions)."""
+    plans = {s.key: s for s in collection_of(asking.engine).series.values()}
+    named = [s for s in plans.values() if s.key.partition("|")[2] in asking.question]
+    if not named:
+        return set()
+    longest = max(len(s.key.partition("|")[2]) for s in named)
+    return {d for s in named if len(s.key.partition("|")[2]) == longest for d in s.members}
 
 
 def _first_at(question: str, region: str) -> int:

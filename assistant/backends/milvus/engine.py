@@ -243,7 +243,7 @@ class MilvusEngine:
                                     lambda ids: max(chunks[i].end for i in ids) - min(chunks[i].start for i in ids), n)
             return make_results(groups, fused, pool.rows, pool.signals, self.fusion, plan, chunks)
 
-        return annotate(without_copies(ranked, k), self.collection)
+        return annotate(without_copies(ranked, k), self.collection, filters.regions if filters is not None else None)
 
     def signals(self, plan: QueryPlan, n: int, expr: str) -> _Pool:
         """Candidate chunks (the best `n` of every signal, as the local engine) and each signal on them."""
