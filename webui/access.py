@@ -114,6 +114,9 @@ DEVICE_COOKIE = "policyqa-device"
 UPLOAD_BURST_BYTES = 200 * 1024 * 1024
 UPLOAD_BYTES_PER_HOUR = 1024 * 1024 * 1024
 UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
+# The API, the OpenAI-compatible endpoint, MCP and the widget take keys as well as sessions.
+API_PREFIXES = ("/api/v1", "/v1/", "/mcp", "/widget")
+SESSION_USER = "policyqa.user"
 
 
 class LoginGate:
@@ -141,6 +144,9 @@ class LoginGate:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         user = self._session_user(scope)
+        if scope.get("path", "").startswith(API_PREFIXES):  # they decide their callers (webui/api/auth.py)
+            scope[SESSION_USER] = user
+            return await self.app(scope, receive, send)
         if user is not None:
             if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path") in UPLOAD_PATHS:
                 return await self._upload(scope, receive, send, user)

@@ -128,9 +128,57 @@ class Admin:
         return [[r["question"], r["times"], r["why"], "；".join(r["comments"])] for r in rows]
 
 
+KEY_HEADERS = ["ID", "名称", "用户", "范围", "每分钟", "建立时间", "状态"]
+
+
+class KeyAdmin:
+    """API keys in the 管理 tab: made for a user of the users file, the key shown once, revoked."""
+
+    def __init__(self, access: Access):
+        self.access = access
+
+    def _keys(self, request):
+        from .api import keys_for
+
+        self.access.require_admin(request)
+        keys = keys_for(self.access)
+        if keys is None:
+            raise PolicyQAError("API 密钥需要用户文件：以 --users 启动网页（policyqa user add 建立用户）")
+        return keys
+
+    def table(self, request: gr.Request = None) -> list[list]:
+        try:
+            records = self._keys(request).records()
+        except PolicyQAError as e:
+            return [["", str(e), "", "", "", "", ""]]
+        return [[k.id, k.name, k.user, "只能提问" if k.scope == "ask" else "全部", k.per_minute, k.created,
+                 f"已吊销 {k.revoked}" if k.revoked else "有效"] for k in records]
+
+    def create(self, name: str, user: str, ask_only: bool, per_minute, request: gr.Request = None):
+        try:
+            keys = self._keys(request)
+            if self.access.users.get((user or "").strip()) is None:
+                raise PolicyQAError(f"用户文件中没有用户“{user}”：密钥必须属于一个用户，并以其角色行事")
+            record, secret = keys.create(name, user.strip(), "ask" if ask_only else "all", int(per_minute or 60))
+        except (PolicyQAError, ValueError) as e:
+            return status(f"未建立：{e}"), self.table(request)
+        self.access.record("key_create", request, key=record.name, owner=record.user, scope=record.scope)
+        return (status(f"已建立密钥“{record.name}”（{record.id}）。密钥只显示这一次，请复制保存：", secret),
+                self.table(request))
+
+    def revoke(self, name: str, request: gr.Request = None):
+        try:
+            record = self._keys(request).revoke((name or "").strip())
+        except PolicyQAError as e:
+            return status(f"未吊销：{e}"), self.table(request)
+        self.access.record("key_revoke", request, key=record.name)
+        return status(f"已吊销密钥“{record.name}”（{record.id}），使用它的调用将被拒绝。"), self.table(request)
+
+
 _ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled": "登录被限制", "login_refused": "登录请求被拒绝",
             "upload": "上传",
-            "remove": "移除", "restore": "恢复", "rebuild": "重建索引"}
+            "remove": "移除", "restore": "恢复", "rebuild": "重建索引", "key_create": "建立 API 密钥",
+            "key_revoke": "吊销 API 密钥", "api_call": "API 调用", "api_key_refused": "API 密钥被拒绝"}
 
 
 def _details(row: dict) -> str:

@@ -16,7 +16,7 @@ from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
 
 from .access import Access
-from .admin import Admin
+from .admin import KEY_HEADERS, Admin, KeyAdmin
 from .callbacks import API_DOC_HEADERS, DOC_HEADERS, TARGET_HEADERS, Page, bounded_k
 from .drafting import Drafting
 
@@ -68,6 +68,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
     access = access or Access()
     page = Page(service, access)
     admin = Admin(service, access, page)
+    keys = KeyAdmin(access)
     drafting = Drafting(service)
     years, regions, titles = page.choices()
     try:
@@ -77,6 +78,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         load_error = str(e)
 
     with gr.Blocks(title="政策文件问答") as app:
+        app.policyqa_service = service  # for the server's API routes (webui/api)
         gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
         who = gr.HTML(elem_id="pq-who")
         if load_error:
@@ -193,6 +195,22 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     audit_btn = gr.Button("刷新", size="sm")
                     audit_table = gr.Dataframe(headers=["时间", "用户", "操作", "文档", "详情"], value=[], interactive=False,
                                                wrap=True, elem_id="pq-audit")
+                with gr.Accordion("API 密钥（JSON 接口、OpenAI 兼容接口、MCP、网页问答框）", open=False,
+                                  elem_id="pq-keys-panel"):
+                    gr.Markdown("每个密钥属于一个用户，以其角色行事；只保存哈希，密钥只在建立时显示一次。用法见 /api/v1/docs。")
+                    with gr.Row(equal_height=True):
+                        key_name = gr.Textbox(label="名称（如“OA门户”）", scale=2, elem_id="pq-key-name")
+                        key_user = gr.Textbox(label="所属用户", scale=2, elem_id="pq-key-user")
+                        key_ask = gr.Checkbox(label="只能提问和检索（问答框用）", scale=2)
+                        key_rate = gr.Number(value=60, precision=0, minimum=1, label="每分钟请求数", scale=1)
+                        key_create = gr.Button("建立密钥", scale=1, elem_id="pq-key-create")
+                    with gr.Row(equal_height=True):
+                        key_revoke_name = gr.Textbox(label="要吊销的密钥（名称或 ID）", scale=4)
+                        key_revoke = gr.Button("吊销", variant="stop", scale=1)
+                        key_refresh = gr.Button("刷新列表", scale=1)
+                    key_status = gr.HTML(elem_id="pq-key-status")
+                    key_table = gr.Dataframe(headers=KEY_HEADERS, value=[], interactive=False, wrap=True,
+                                             elem_id="pq-keys")
                 with gr.Accordion("待改进的问题（没有找到答案、被标为没用的）", open=False):
                     improve_btn = gr.Button("刷新", size="sm")
                     improve_table = gr.Dataframe(headers=["问题", "次数", "原因", "意见"], value=[], interactive=False,
@@ -245,6 +263,10 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD, **progress)
         audit_btn.click(admin.audit, None, audit_table, api_name="audit")
         improve_btn.click(admin.improvements, None, improve_table, api_name="feedback_report")
+        key_create.click(keys.create, [key_name, key_user, key_ask, key_rate], [key_status, key_table],
+                         api_name="create_key")
+        key_revoke.click(keys.revoke, key_revoke_name, [key_status, key_table], api_name="revoke_key")
+        key_refresh.click(keys.table, None, key_table, api_name="list_keys")
 
         p_inputs = [topic, p_year, p_region, p_current]
         p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]

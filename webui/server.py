@@ -22,6 +22,7 @@ from indexer import store
 from indexer.cache import policyqa_cache
 
 from .access import Access, LoginGate, parse_auth
+from .api import programmable
 from .layout import ASK_CONCURRENCY, PAGE_CSS, build_app
 from .options import Options, start_service
 
@@ -73,10 +74,14 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, access: Ac
     app.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     if access.enabled:  # without a login the page is one person's tool: nobody to share with
         share_queue(app, QUEUE_PER_USER)
-    app_kwargs = {"middleware": [Middleware(LoginGate, access=access)]} if access.enabled else None
+    app_kwargs = {"middleware": [Middleware(LoginGate, access=access)]} if access.enabled else {}
+    service = getattr(app, "policyqa_service", None)
+    if service is not None:  # the JSON API, the OpenAI-compatible endpoint, MCP and the widget, on this port
+        surface = programmable(service, access)
+        app_kwargs.update(routes=surface.routes, lifespan=surface.lifespan)
     return app.launch(server_name=host, server_port=port, share=share, auth=access.check if access.enabled else None,
                       css=PAGE_CSS, show_error=False, max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"],
-                      app_kwargs=app_kwargs, state_session_capacity=STATE_SESSIONS, **extra)
+                      app_kwargs=app_kwargs or None, state_session_capacity=STATE_SESSIONS, **extra)
 
 
 def share_queue(app: gr.Blocks, per_user: int) -> None:

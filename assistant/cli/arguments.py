@@ -200,4 +200,20 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--role", choices=["admin", "reader"], default="reader", help="角色：admin 或 reader（默认 reader）")
     sp.add_argument("--password", help="密码（不给出时在终端中输入，至少 8 个字符）")
     sp.set_defaults(func=handlers["user"], k=1)
+
+    sp = sub.add_parser("key", help="管理 API 密钥（JSON 接口、OpenAI 兼容接口、MCP、问答框）：create、list、revoke")
+    sp.add_argument("action", choices=["create", "list", "revoke"], help="create、list 或 revoke")
+    sp.add_argument("name", nargs="?", help="密钥名称（记入审计日志，如“OA门户”）；revoke 时也可用密钥 ID")
+    sp.add_argument("--users", default=env("POLICYQA_USERS"), help="用户文件（默认 $POLICYQA_USERS）；密钥保存在它旁边")
+    sp.add_argument("--user", help="密钥所属的用户：密钥以该用户的角色行事（create 时必填）")
+    sp.add_argument("--scope", choices=["all", "ask"], default="all",
+                    help="all：该用户能做的一切（默认）；ask：只能提问和检索（网页问答框用）")
+    sp.add_argument("--per-minute", type=int, default=60, help="每分钟最多请求数（默认 60），超过时返回 429")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    sp.set_defaults(func=handlers["key"], k=1)
+
+    sp = sub.add_parser("mcp", help="以 stdio 提供 MCP 服务，供本机的 AI 助手调用（工具：search、ask、get_document 等）")
+    common(sp)
+    sp.add_argument("--today", default=env("POLICYQA_TODAY"), help="“今年”“去年”按此日期理解（默认索引中最新的年份）")
+    sp.set_defaults(func=handlers["mcp"], k=1)
     return p

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from indexer.errors import PolicyQAError
 
-from ..present.terminal import color, format_report, format_results, search_json
+from ..interfaces.records import answer_record, search_record
+from ..present.terminal import color, format_report, format_results
 from ..search.inputs import topic_notice
 from ..search.query import Filters, QueryError, clean_query, query_notice
 from . import arguments
 from .batch import read_batch
+from .connect import cmd_key, cmd_mcp
 
 if TYPE_CHECKING:
 
@@ -109,7 +111,7 @@ def cmd_search(args) -> int:
     searcher = _searcher(args)
     results = searcher.search(query, k=args.k, filters=_filters(args))
     if args.json:
-        _print_json(search_json(query, results))
+        _print_json(search_record(query, results))
     else:
         print(format_results(query, results))
     return 0
@@ -139,7 +141,7 @@ def _search_batch(args) -> int:
             continue
         answered += 1
         if args.json:
-            _print_json({"line": line, **search_json(question, results), **({"notice": notice} if notice else {})})
+            _print_json({"line": line, **search_record(question, results), **({"notice": notice} if notice else {})})
         else:
             print(f"# {question}\n{format_results(question, results)}\n")
     return 0 if answered else 1
@@ -200,7 +202,7 @@ def cmd_ask(args) -> int:
             sys.stdout.write("\n")
             answer.text = ""  # already printed
     if args.json:
-        _print_json(answer.to_json())
+        _print_json(answer_record(answer))
     elif answer.mode == "generative" and not answer.text:
         print(answer_text(answer).lstrip("\n"))
     else:
@@ -235,7 +237,7 @@ def _ask_batch(args) -> int:
         answer = answerer.answer(question, k=args.k, filters=filters)
         answered += 1
         if args.json:
-            _print_json({"line": line, **answer.to_json(), **({"notice": notice} if notice else {})})
+            _print_json({"line": line, **answer_record(answer), **({"notice": notice} if notice else {})})
         else:
             print(f"# {question}\n{answer_text(answer)}\n")
     return 0 if answered else 1
@@ -367,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     return arguments.build_parser({
         "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "precedents": cmd_precedents,
         "compare": cmd_compare, "draft-check": cmd_draft_check, "eval": cmd_eval, "user": cmd_user,
-        "documents": cmd_documents, "changes": cmd_changes,
+        "documents": cmd_documents, "changes": cmd_changes, "key": cmd_key, "mcp": cmd_mcp,
     })
 
 

@@ -101,6 +101,12 @@ class Service:
                 self._answerer = Answerer(self._searcher, today=self.today)
             return self._searcher
 
+    def library_name(self) -> str:
+        """The library's name for other systems (an OpenAI client's model, the MCP server): its
+        index folder's name, or the last part of a backend's address."""
+        name = Path(os.path.realpath(self.index_dir)).name if self.local else self.location.rstrip("/").rsplit("/", 1)[-1]
+        return re.sub(r"[^\w.-]+", "-", name).strip("-") or "library"
+
     def stamp(self) -> str:
         """Changes whenever a rebuild lands: the page compares it to refresh its lists."""
         if not self.local:

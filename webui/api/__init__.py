@@ -1,0 +1,121 @@
+"""The server's programmable surface, on the page's own port: the JSON API (/api/v1/), the
+OpenAI-compatible endpoint (/v1/), the MCP server (/mcp) and the embeddable widget (/widget.js).
+
+`programmable(service, access)` gives the routes and the lifespan that Gradio's app is built with
+(webui/server.py): the routes come before Gradio's own, and every one of them decides its
+callers itself (auth.Gate), which is why LoginGate lets these paths through without a session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from assistant.office.keys import KeysFile, keys_path_for
+from assistant.office.service import Service
+from indexer.errors import PolicyQAError
+
+from ..access import Access
+from .auth import ApiError, Gate
+
+log = logging.getLogger("policyqa.api")
+MAX_BODY = 1024 * 1024  # a question, a draft: a JSON body is never larger (uploads have their own limit)
+UPLOAD_PATH = "/admin/upload"
+
+
+@dataclass
+class Programmable:
+    routes: list[BaseRoute]
+    lifespan: object  # an async context manager factory for Gradio's app
+    gate: Gate
+
+
+def keys_for(access: Access) -> KeysFile | None:
+    """The keys file beside the users file; none without one (the API is then as open as the page)."""
+    return KeysFile(keys_path_for(access.users.path)) if access.users is not None else None
+
+
+def programmable(service: Service, access: Access) -> Programmable:
+    from .openai_compat import build_openai
+    from .v1 import build_api
+    from .widget import ROUTES as WIDGET
+
+    gate = Gate(access, keys_for(access))
+    routes: list[BaseRoute] = [Mount("/api/v1", app=BodyLimit(build_api(service, access, gate))),
+                               Mount("/v1", app=BodyLimit(build_openai(service, gate))), *WIDGET]
+    mcp_app = None
+    try:
+        from assistant.interfaces.mcp_server import build_mcp
+
+        server = build_mcp(lambda: service.engine, service.answerer, name=f"policyqa-{service.library_name()}")
+        mcp_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
+                                             host="0.0.0.0")
+        routes.append(Route("/mcp", endpoint=BodyLimit(McpGate(mcp_app, gate)), methods=["GET", "POST", "DELETE"]))
+    except PolicyQAError as e:  # the SDK is optional: the rest is served without it
+        log.warning("%s", e)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if mcp_app is None:
+            yield
+            return
+        async with mcp_app.router.lifespan_context(mcp_app):
+            yield
+
+    return Programmable(routes, lifespan, gate)
+
+
+class McpGate:
+    """The MCP endpoint takes the API's keys and logins (scope `all`)."""
+
+    def __init__(self, app, gate: Gate):
+        self.app, self.gate = app, gate
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            from starlette.requests import Request
+
+            try:
+                self.gate.caller(Request(scope), "read")
+            except ApiError as e:
+                response = JSONResponse({"error": {"code": e.code, "message": e.message}}, status_code=e.status,
+                                        headers=e.headers)
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """A request body over MAX_BODY is refused with 413 before anything reads it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            limit = None if scope.get("path", "").endswith(UPLOAD_PATH) else MAX_BODY
+            length = dict(scope.get("headers", [])).get(b"content-length")
+            if limit is not None and length is not None and length.isdigit() and int(length) > limit:
+                response = JSONResponse({"error": {"code": "too_large", "message": f"请求体超过 {limit // 1024} KB"}},
+                                        status_code=413)
+                return await response(scope, receive, send)
+            if limit is not None and length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+                receive = _bounded(receive, limit)
+        await self.app(scope, receive, send)
+
+
+def _bounded(receive, limit: int):
+    seen = 0
+
+    async def bounded():
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            return {"type": "http.disconnect"}
+        return message
+
+    return bounded
