@@ -144,21 +144,31 @@ def test_upload_cannot_name_a_file_outside_the_upload_folder(page, tmp_path):
     assert sorted(p.name for p in corpus.iterdir()) == ["2023-甲区教育工作要点.txt", "2024-乙县教育工作要点.txt"]
 
 
+from starlette.routing import Mount  # noqa: E402
+
+from webui.api import PUBLIC  # noqa: E402
+
+
 def _every_route(app):
     """(method, path) of every route the running app serves, path parameters filled with 'x'."""
     import re
 
-    def walk(routes):
+    def walk(routes, prefix=""):
         for route in routes:
-            if hasattr(route, "path"):
-                yield route
+            inner = getattr(route, "app", None)
+            while inner is not None and not hasattr(inner, "routes") and hasattr(inner, "app"):
+                inner = inner.app  # a mounted app behind its guard (webui/api)
+            if isinstance(route, Mount):
+                yield from walk(getattr(inner, "routes", []), prefix + route.path)
+            elif hasattr(route, "path"):
+                yield prefix, route
             else:
-                inner = getattr(route, "original_router", None) or getattr(route, "app", None)
-                yield from walk(getattr(inner, "routes", []))
+                inner = getattr(route, "original_router", None) or inner
+                yield from walk(getattr(inner, "routes", []), prefix)
 
-    for route in walk(app.server_app.routes):
+    for prefix, route in walk(app.server_app.routes):
         for method in sorted((getattr(route, "methods", None) or {"GET"}) - {"HEAD"}):
-            yield method, re.sub(r"\{[^}]+\}", "x", route.path)
+            yield method, prefix + re.sub(r"\{[^}]+\}", "x", route.path)
 
 
 def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
@@ -174,9 +184,10 @@ def test_every_route_needs_a_login_when_auth_is_set(mini_corpus, tmp_path):
         anonymous = httpx.Client(timeout=10)
         routes = list(_every_route(app))
         assert len(routes) > 50 and ("POST", "/gradio_api/upload") in routes
+        assert ("POST", "/api/v1/ask") in routes and ("POST", "/v1/chat/completions") in routes
         for method, path in routes:
             r = anonymous.request(method, base + path)
-            shell = path in LoginGate.SHELL or path.startswith(LoginGate.SHELL_PREFIXES)
+            shell = path in LoginGate.SHELL or path.startswith(LoginGate.SHELL_PREFIXES) or path in PUBLIC
             assert r.status_code in (401, 403) or (shell and r.status_code < 500), (method, path, r.status_code)
             assert not any(secret in r.text for secret in ("甲区", "\\u7532\\u533a", "发展党员")), (method, path)
         for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=" + str(index_dir / "manifest.json"),

@@ -19,10 +19,13 @@ from assistant.office.keys import KeysFile, keys_path_for
 from assistant.office.service import Service
 from indexer.errors import PolicyQAError
 
-from ..access import Access
+from ..access import SESSION_USER, Access
 from .auth import ApiError, Gate
 
 log = logging.getLogger("policyqa.api")
+# Described to anyone (no data in them): the API's description and docs, the widget's page and script.
+PUBLIC = frozenset({"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/oauth2-redirect", "/v1/openapi.json",
+                    "/widget.js", "/widget"})
 MAX_BODY = 1024 * 1024  # a question, a draft: a JSON body is never larger (uploads have their own limit)
 UPLOAD_PATH = "/admin/upload"
 
@@ -45,8 +48,8 @@ def programmable(service: Service, access: Access) -> Programmable:
     from .widget import ROUTES as WIDGET
 
     gate = Gate(access, keys_for(access))
-    routes: list[BaseRoute] = [Mount("/api/v1", app=BodyLimit(build_api(service, access, gate))),
-                               Mount("/v1", app=BodyLimit(build_openai(service, gate))), *WIDGET]
+    routes: list[BaseRoute] = [Mount("/api/v1", app=Guard(build_api(service, access, gate), gate)),
+                               Mount("/v1", app=Guard(build_openai(service, gate), gate)), *WIDGET]
     mcp_app = None
     try:
         from assistant.interfaces.mcp_server import build_mcp
@@ -54,7 +57,7 @@ def programmable(service: Service, access: Access) -> Programmable:
         server = build_mcp(lambda: service.engine, service.answerer, name=f"policyqa-{service.library_name()}")
         mcp_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
                                              host="0.0.0.0")
-        routes.append(Route("/mcp", endpoint=BodyLimit(McpGate(mcp_app, gate)), methods=["GET", "POST", "DELETE"]))
+        routes.append(Route("/mcp", endpoint=Guard(McpGate(mcp_app, gate), gate), methods=["GET", "POST", "DELETE"]))
     except PolicyQAError as e:  # the SDK is optional: the rest is served without it
         log.warning("%s", e)
 
@@ -88,13 +91,23 @@ class McpGate:
         await self.app(scope, receive, send)
 
 
-class BodyLimit:
-    """A request body over MAX_BODY is refused with 413 before anything reads it."""
+class Guard:
+    """In front of each programmable app: a caller with neither a key nor a session is refused
+    (401) before anything reads the request (a malformed body then says nothing about the route);
+    a request body over MAX_BODY is refused with 413. Roles, scopes and the key itself are checked
+    by the route (auth.Gate)."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, gate: Gate):
+        self.app, self.gate = app, gate
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and self.gate.access.enabled and _full_path(scope) not in PUBLIC:
+            headers = dict(scope.get("headers", []))
+            if not scope.get(SESSION_USER) and not headers.get(b"authorization") and not headers.get(b"x-api-key"):
+                response = JSONResponse({"error": {"code": "unauthorized",
+                                                   "message": "需要 API 密钥（Authorization: Bearer pqa-…）或先登录页面"}},
+                                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                return await response(scope, receive, send)
         if scope["type"] == "http":
             limit = None if scope.get("path", "").endswith(UPLOAD_PATH) else MAX_BODY
             length = dict(scope.get("headers", [])).get(b"content-length")
@@ -119,3 +132,9 @@ def _bounded(receive, limit: int):
         return message
 
     return bounded
+
+
+def _full_path(scope) -> str:
+    """The request's path from the server's root, inside a mounted app or not."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path if path.startswith(root) else root + path

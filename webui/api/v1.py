@@ -65,12 +65,12 @@ class Scoped(BaseModel):
 
 
 class SearchBody(Scoped):
-    query: str = Field(..., max_length=2000, examples=["发展党员"])
+    query: str = Field(..., max_length=2000, examples=["近视防控"])
     k: int = Field(5, ge=1, le=MAX_K)
 
 
 class AskBody(Scoped):
-    question: str = Field(..., max_length=2000, examples=["发展党员有哪些要求"])
+    question: str = Field(..., max_length=2000, examples=["近视防控有什么目标"])
     follow_up_of: str = Field("", max_length=2000, description="上一个问题：本问题按它的追问理解（如“那2024年呢”）")
     k: int = Field(5, ge=1, le=20)
     stream: bool = Field(False, description="以 server-sent events 逐步返回")

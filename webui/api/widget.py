@@ -38,7 +38,7 @@ button {padding: 6px 12px;} .point {margin: 6px 0;} .src {font-size: 12px; color
 .msg {color: #9a6700;} h1 {font-size: 15px; margin: 0 0 8px;}
 </style></head><body>
 <h1 id="pq-w-title">政策问答</h1>
-<form id="pq-w-form"><input id="pq-w-q" placeholder="输入问题，例如：发展党员有哪些要求" maxlength="500">
+<form id="pq-w-form"><input id="pq-w-q" placeholder="输入问题，例如：近视防控有什么目标" maxlength="500">
 <button id="pq-w-ask" type="submit">提问</button></form>
 <div id="pq-w-out"></div>
 <script>
