@@ -133,6 +133,30 @@ def test_a_key_is_rate_limited_with_retry_after(office):
     assert "过于频繁" in _error(r, 429) and int(r.headers["Retry-After"]) >= 1
 
 
+def test_searches_at_once_get_what_each_gets_alone(office):
+    """A search alone runs on the event loop, searches at once in worker threads: the same records."""
+    url, auth = office["url"], _auth(office["keys"]["reader"])
+    queries = ["党建", "近视防控", "课后服务", "发展党员", "教师培训", "安全教育"]
+    alone = {}
+    for q in queries:
+        r = httpx.post(url + "/api/v1/search", json={"query": q, "k": 3}, headers=auth, timeout=120)
+        assert r.status_code == 200 and r.headers["Server-Timing"].startswith("app;dur=")
+        alone[q] = r.json()
+    together: dict[str, list] = {q: [] for q in queries}
+
+    def client(q: str) -> None:
+        with httpx.Client(base_url=url, headers=auth, timeout=120) as http:
+            together[q] = [http.post("/api/v1/search", json={"query": q, "k": 3}).json() for _ in range(3)]
+
+    threads = [threading.Thread(target=client, args=(q,)) for q in queries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for q in queries:
+        assert together[q] == [alone[q]] * 3, q
+
+
 def test_ask_is_the_same_record_as_the_cli(office, real_index):
     r = httpx.post(office["url"] + "/api/v1/ask", json={"question": QUESTION}, headers=_auth(office["keys"]["reader"]),
                    timeout=120)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import gradio as gr
 
@@ -72,6 +73,16 @@ def notice(query: str | None) -> str:
 def unexpected(e: Exception) -> str:
     log.exception("unexpected error")
     return message(f"内部错误（{type(e).__name__}），请稍后再试或联系管理员。")
+
+
+def shown(render: Callable[[], str]) -> str:
+    """What a page action shows: its HTML, or the refusal's or the failure's message (never a traceback)."""
+    try:
+        return render()
+    except PolicyQAError as e:
+        return message(str(e))
+    except Exception as e:
+        return unexpected(e)
 
 
 class Page:
@@ -227,14 +238,12 @@ class Page:
 
     def search(self, query: str, k: float, years: list, regions: list, docs: list | None = None,
                current_only: bool = False) -> str:
-        try:
+        def shown_results() -> str:
             filters = filters_of(years, regions, docs, current_only)
             results = self.service.search(query, k=bounded_k(k), filters=filters)
             return notice(query) + filter_notice(filters) + result_cards(clean_query(query), results)
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
+
+        return shown(shown_results)
 
     @staticmethod
     def clear_filters():
@@ -245,12 +254,7 @@ class Page:
     def show(self, doc_id: str, section_key: str = "") -> str:
         if not doc_id:
             return message("请在上表中点选一个文档，或从“查看文档”中选择。")
-        try:
-            return document_html(self.service.engine, doc_id, section_key or "")
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
+        return shown(lambda: document_html(self.service.engine, doc_id, section_key or ""))
 
     def series_pair(self, doc_id: str):
         """The change list's two documents for a document of a series: the plan it follows, and it."""

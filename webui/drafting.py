@@ -26,7 +26,7 @@ from assistant.search.inputs import topic_notice
 from assistant.search.query import QueryError
 from indexer.errors import PolicyQAError
 
-from .callbacks import filters_of, message, status, unexpected
+from .callbacks import filters_of, message, shown, status, unexpected
 
 log = logging.getLogger("policyqa.ui")
 
@@ -55,24 +55,14 @@ class Drafting:
     def compare(self, first: str, second: str) -> str:
         if not first or not second:
             return message("请选择或填写两个章节 ID（形如 文档ID#3.7）。")
-        try:
-            return comparison_html(compare_sections(self.service.engine, first, second))
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
+        return shown(lambda: comparison_html(compare_sections(self.service.engine, first, second)))
 
     def changes(self, before: str, after: str) -> str:
         """What changed from one document (an older plan) to another: items added, dropped,
         reworded, targets changed."""
         if not before or not after:
             return message("请选择两份文件：较早的和较新的（同一计划的两个年份最有意义）。")
-        try:
-            return changes_html(changes_between(self.service.engine, before, after))
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
+        return shown(lambda: changes_html(changes_between(self.service.engine, before, after)))
 
     def export_changes(self, before: str, after: str, fmt: str):
         if not before or not after:
@@ -87,14 +77,11 @@ class Drafting:
             return None, message(f"导出失败：内部错误（{type(e).__name__}）")
 
     def draft_check(self, text: str, file) -> str:
-        try:
-            if file:
-                text = read_draft(file if isinstance(file, str) else file.name)
-            return draft_html(check_draft(self.service.answerer(), text or ""))
-        except PolicyQAError as e:
-            return message(str(e))
-        except Exception as e:
-            return unexpected(e)
+        def checked() -> str:
+            draft = read_draft(file if isinstance(file, str) else file.name) if file else text
+            return draft_html(check_draft(self.service.answerer(), draft or ""))
+
+        return shown(checked)
 
     def export(self, text: str, years: list, regions: list, first: str, second: str, fmt: str,
                current_only: bool = False):
@@ -151,3 +138,4 @@ def export_path(stem: str, fmt: str) -> Path:
     # in the server's page-files folder (webui/server.py), emptied by age
     folder = Path(tempfile.mkdtemp(prefix="policyqa-export-", dir=os.environ.get("GRADIO_TEMP_DIR")))
     return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
+

@@ -104,7 +104,11 @@ class SearchResult:
     place_label: str = ""
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # Shallow: the lists are the result's own (asdict would deep-copy every one of them on
+        # each search answered over HTTP); only the copies are records themselves.
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        record["copies"] = [asdict(c) for c in self.copies]
+        return record
 
     def as_copy(self) -> Copy:
         return Copy(**{f.name: getattr(self, f.name) for f in fields(Copy)})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 from starlette.responses import JSONResponse
@@ -21,6 +22,7 @@ from indexer.errors import PolicyQAError
 
 from ..access import SESSION_USER, Access
 from .auth import ApiError, Gate
+from .workers import IN_FLIGHT
 
 log = logging.getLogger("policyqa.api")
 # Described to anyone (no data in them): the API's description and docs, the widget's page and script.
@@ -117,6 +119,9 @@ class Guard:
                 return await response(scope, receive, send)
             if limit is not None and length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
                 receive = _bounded(receive, limit)
+            send = _timed(send)
+            with IN_FLIGHT:
+                return await self.app(scope, receive, send)
         await self.app(scope, receive, send)
 
 
@@ -132,6 +137,20 @@ def _bounded(receive, limit: int):
         return message
 
     return bounded
+
+
+def _timed(send):
+    """Adds `Server-Timing: app;dur=<ms>` (the time spent in the server before the response
+    starts) so a client can tell the server's time from the network's."""
+    started = time.perf_counter()
+
+    async def timed(message):
+        if message.get("type") == "http.response.start":
+            ms = (time.perf_counter() - started) * 1000
+            message = {**message, "headers": [*message.get("headers", []), (b"server-timing", f"app;dur={ms:.1f}".encode())]}
+        await send(message)
+
+    return timed
 
 
 def _full_path(scope) -> str:

@@ -67,7 +67,7 @@ class Gate:
         if caller.key is not None:
             if need != "ask" and caller.key.scope == "ask":
                 raise ApiError(403, "forbidden", f"API 密钥“{caller.key.name}”只能用于提问和检索")
-            self.access.record("api_call", user=caller.user, key=caller.key.name, route=request.url.path)
+            self.access.record("api_call", user=caller.user, key=caller.key.name, route=_route(request))
         return caller
 
     def _by_key(self, presented: str) -> Caller:
@@ -88,6 +88,13 @@ class Gate:
             raise ApiError(429, "rate_limited", f"请求过于频繁（密钥“{key.name}”每分钟 {key.per_minute} 次），请 {seconds} 秒后再试",
                            {"Retry-After": str(seconds)})
         return Caller(key.user, role, key)
+
+
+def _route(request: Request) -> str:
+    """The path called, from the server's root (request.url would build a whole URL object)."""
+    scope = request.scope
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path if path.startswith(root) else root + path
 
 
 def _presented_key(request: Request) -> str:

@@ -28,7 +28,8 @@ from assistant.present.render import cited_passages
 from assistant.search.query import clean_query
 
 from .auth import ApiError, Gate
-from .v1 import QUESTIONS, _last, install_error_handlers
+from .v1 import _last, install_error_handlers
+from .workers import QUESTIONS
 
 
 class Message(BaseModel):
