@@ -20,6 +20,10 @@ class BuildStopped(BuildError):
     """The process is stopping (a server shut down mid-build)."""
 
 
+class BuildCancelled(BuildError):
+    """An administrator cancelled the build (assistant/office/jobs.py)."""
+
+
 @dataclass
 class BuildReport:
     index_dir: str

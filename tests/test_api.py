@@ -95,7 +95,8 @@ def test_the_api_describes_itself(office):
     spec = httpx.get(office["url"] + "/api/v1/openapi.json").json()
     for path in ("/search", "/ask", "/documents", "/documents/{doc_id}", "/documents/{doc_id}/sections/{key}",
                  "/precedents", "/compare", "/changes", "/draft-check", "/feedback", "/admin/upload",
-                 "/admin/documents/{doc_id}", "/admin/restore", "/admin/rebuild", "/admin/audit", "/admin/not-found"):
+                 "/admin/documents/{doc_id}", "/admin/restore", "/admin/rebuild", "/admin/audit", "/admin/not-found",
+                 "/admin/build", "/admin/build/cancel"):
         assert path in spec["paths"], path
     assert "swagger" in httpx.get(office["url"] + "/api/v1/docs").text.lower()
 
@@ -232,6 +233,12 @@ def test_an_administrator_uploads_removes_restores_and_reads_the_audit(office, t
                       timeout=300).json()
     assert back["restored"] == note.name
     assert httpx.post(url + "/api/v1/admin/rebuild", headers=auth, timeout=300).json()["index"]["up_to_date"]
+    build = httpx.get(url + "/api/v1/admin/build", headers=auth).json()["build"]
+    assert build["what"] == "重新建立索引" and build["outcome"] == "done" and build["user"] == "zhang"
+    assert not build["running"] and build["seconds"] >= 0  # already up to date: no stage to show
+    assert "没有正在进行" in _error(httpx.post(url + "/api/v1/admin/build/cancel", headers=auth), 409)
+    assert "管理员" in _error(httpx.get(url + "/api/v1/admin/build", headers=_auth(office["keys"]["reader"])), 403)
+    httpx.post(url + "/api/v1/search", json={"query": "集团化办学"}, headers=_auth(office["keys"]["reader"]), timeout=60)
     entries = httpx.get(url + "/api/v1/admin/audit", headers=auth).json()["entries"]
     actions = {(e.get("action"), e.get("key")) for e in entries}
     assert {("upload", "测试-admin"), ("remove", "测试-admin"), ("restore", "测试-admin")} <= actions

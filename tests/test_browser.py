@@ -259,3 +259,46 @@ def test_only_documents_in_force_and_a_change_list_in_the_browser(browser, page_
     _wait(browser, lambda d: "【新增】" in d.find_element(By.ID, "pq-changes").text)
     text = browser.find_element(By.ID, "pq-changes").text
     assert "从《2023年武进教育工作要点》到《2024年武进教育党建工作要点》" in text and "【调整】" in text
+
+
+def test_a_user_changes_their_password_and_logs_out_in_the_browser(browser, mini_corpus, tmp_path):
+    """li changes her password on the page: she is sent to the login, gets in with the new one,
+    and 退出登录 takes her back to the login; each step is in the audit log under her name."""
+    from selenium.webdriver.common.by import By
+
+    from .test_ui_client import serve_office
+
+    app, url, service, users = serve_office(mini_corpus, tmp_path)
+    try:
+        browser.delete_all_cookies()
+        _browser_login(browser, url, "li", "reader-pass")
+        _wait(browser, lambda d: "已登录：li（读者）" in d.find_element(By.ID, "pq-who").text, 30)
+        browser.find_element(By.CSS_SELECTOR, "#pq-account button").click()  # open the accordion
+        for field, value in (("pq-pw-current", "reader-pass"), ("pq-pw-new", "li-new-pass"),
+                             ("pq-pw-repeat", "li-new-pass")):
+            _wait(browser, lambda d, f=field: d.find_element(By.CSS_SELECTOR, f"#{f} input")).send_keys(value)
+        browser.find_element(By.ID, "pq-pw-change").click()
+        _wait(browser, lambda d: "密码已修改" in d.find_element(By.ID, "pq-pw-status").text)
+        _wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#pq-question"), 20)  # at the login
+        assert users.check("li", "li-new-pass") is not None
+        _browser_login(browser, url, "li", "li-new-pass")
+        _wait(browser, lambda d: d.find_element(By.ID, "pq-logout"), 30).click()
+        _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[type=password]"), 20)
+        assert not browser.find_elements(By.CSS_SELECTOR, "#pq-question")
+        actions = [(r["action"], r["user"]) for r in service.audit.read()]
+        assert ("password_change", "li") in actions and ("logout", "li") in actions
+        assert actions.count(("login", "li")) == 2
+    finally:
+        browser.delete_all_cookies()
+        app.close()
+
+
+def _browser_login(browser, url: str, name: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(url)
+    user = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[type=text], input:not([type])"), 20)
+    user.send_keys(name)
+    browser.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "button").click()
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pq-question textarea"), 30)

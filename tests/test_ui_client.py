@@ -22,14 +22,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(service: Service, auth: tuple[str, str] | None = None, users=None, **kwargs):
+def launch(service: Service, auth: tuple[str, str] | None = None, users=None, idle_minutes: float | None = None,
+           **kwargs):
     """The page as `python ui.py` serves it, on a free port of 127.0.0.1."""
     from webui.access import Access
     from webui.layout import build_app
     from webui.server import launch as serve_page
     from webui.server import use_page_files
 
-    access = Access(users=users, admin=auth, audit=service.audit)
+    access = Access(users=users, admin=auth, audit=service.audit, idle_minutes=idle_minutes)
     use_page_files()  # as serve() does: before the page is built
     app = build_app(service, access)
     port = free_port()

@@ -23,15 +23,17 @@ import hashlib
 import hmac
 import logging
 import math
+import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from http.cookies import SimpleCookie
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from assistant.office.accounts import ADMIN, READER, UsersFile
+from assistant.office.accounts import ADMIN, READER, UsersFile, check_name
 from assistant.office.journal import Audit
 from assistant.office.throttle import DEVICE_DAYS, DeviceTokens, LoginThrottle, RateLimit, Summary
 from indexer.errors import PolicyQAError
@@ -45,10 +47,13 @@ class NotAllowed(PolicyQAError):
 
 class Access:
     def __init__(self, users: UsersFile | None = None, admin: tuple[str, str] | None = None,
-                 audit: Audit | None = None):
+                 audit: Audit | None = None, idle_minutes: float | None = None):
         self.users = users
         self.admin = admin
         self.audit = audit
+        # a session ends after this long without the user doing anything (page loads, questions,
+        # uploads, API calls: not the page's own polling)
+        self.idle_seconds = 60 * (idle_minutes if idle_minutes is not None else session_idle_minutes())
 
     @property
     def enabled(self) -> bool:
@@ -82,6 +87,31 @@ class Access:
     def is_admin(self, request) -> bool:
         return self.role(self.user(request)) == ADMIN
 
+    def change_password(self, name: str, current: str, new: str, repeated: str) -> None:
+        """A user's own new password; every session of theirs ends (the page logs in again)."""
+        if self.users is None or self.users.get(name) is None:
+            raise NotAllowed("只有用户文件中的用户可以在此修改密码（单个管理员的密码由 --auth 设定）")
+        if new != repeated:
+            raise NotAllowed("两次输入的新密码不一致")
+        if new == current:
+            raise NotAllowed("新密码与当前密码相同")
+        self.users.change_password(name, current, new)
+        self.record("password_change", user=name)
+
+    def save_user(self, request, name: str, role: str, password: str) -> str:
+        """An administrator adds a user, or sets an existing user's role and password (a reset):
+        that user's sessions end."""
+        admin = self.require_admin(request)
+        if self.users is None:
+            raise NotAllowed("服务未使用用户文件（--users），无法在此管理用户；请用 policyqa user add 建立用户文件")
+        name = check_name(name)
+        if name == admin and role != ADMIN:
+            raise NotAllowed("不能取消自己的管理员角色（请由另一位管理员操作）")
+        existed = self.users.get(name) is not None
+        self.users.add(name, role, password)
+        self.record("user_save", user=admin, document=name, role=role, existed=existed)
+        return name
+
     def require_admin(self, request) -> str:
         """The administrator's name, or NotAllowed: the server decides, whatever the page shows."""
         if not self.is_admin(request):
@@ -94,6 +124,17 @@ class Access:
                 self.audit.record(action, user or self.user(request), **detail)
             except PolicyQAError as e:
                 log.warning("审计日志写入失败：%s", e)
+
+
+SESSION_IDLE_MINUTES = 120
+
+
+def session_idle_minutes() -> float:
+    """$POLICYQA_SESSION_IDLE_MINUTES, or SESSION_IDLE_MINUTES."""
+    try:
+        return max(1.0, float(os.environ.get("POLICYQA_SESSION_IDLE_MINUTES") or SESSION_IDLE_MINUTES))
+    except ValueError:
+        return SESSION_IDLE_MINUTES
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -125,6 +166,11 @@ class LoginGate:
              "/gradio_api/login_check", "/gradio_api/login_check/"}
     SHELL_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
     LOGIN = {"/login", "/login/"}
+    LOGOUT = {"/logout", "/logout/"}
+    # Requests the page makes by itself (its heartbeat, the answers' stream, polling actions such
+    # as the build's progress, files): they do not keep an idle session alive.
+    PASSIVE = ("/gradio_api/heartbeat/", "/heartbeat/", "/gradio_api/queue/data", "/queue/data", "/gradio_api/run/",
+               "/run/", "/gradio_api/file", "/file=", "/assets/", "/static/", "/svelte/", "/favicon.ico")
     _EMBEDDED = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.S)
     # One per process: every app served shares the counts.
     throttle = LoginThrottle()
@@ -136,6 +182,7 @@ class LoginGate:
         self.app = app
         self.access = access or Access()
         self._sessions: OrderedDict[str, tuple[str, str]] = OrderedDict()  # token -> (user, fingerprint)
+        self._active: dict[str, float] = {}  # token -> when its user last did something
         self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
@@ -144,6 +191,8 @@ class LoginGate:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         user = self._session_user(scope)
+        if user is not None and scope.get("path") in self.LOGOUT:
+            self.access.record("logout", user=user, address=(scope.get("client") or ("?", 0))[0])
         if scope.get("path", "").startswith(API_PREFIXES):  # they decide their callers (webui/api/auth.py)
             scope[SESSION_USER] = user
             return await self.app(scope, receive, send)
@@ -235,7 +284,9 @@ class LoginGate:
         with self._lock:
             for gone in [t for t in self._sessions if t not in tokens]:  # ended by Gradio's logout
                 self._sessions.pop(gone)
+                self._active.pop(gone, None)
             self._sessions[token] = (user, fingerprint)
+            self._active[token] = time.monotonic()
             mine = [t for t, (u, _) in self._sessions.items() if u == user]
             for old in mine[:-MAX_SESSIONS_PER_USER]:
                 self._end(old, tokens)
@@ -253,15 +304,28 @@ class LoginGate:
         user = tokens.get(token)
         if user is None:
             return None
+        now = time.monotonic()
         with self._lock:
             opened = self._sessions.get(token)
             if opened is None or opened[0] != user or opened[1] != self.access.fingerprint(user):
                 self._end(token, tokens)
                 return None
+            idle = now - self._active.get(token, now)
+            if idle > self.access.idle_seconds:
+                self._end(token, tokens)
+                expired = True
+            else:
+                expired = False
+                if not scope.get("path", "").startswith(self.PASSIVE):
+                    self._active[token] = now
+        if expired:
+            self.access.record("session_expired", user=user, idle_minutes=round(idle / 60))
+            return None
         return user
 
     def _end(self, token: str, tokens: dict) -> None:
         self._sessions.pop(token, None)
+        self._active.pop(token, None)
         tokens.pop(token, None)
 
     # -- uploads ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from assistant.office.jobs import job_lines
 from assistant.office.library import KEEP_BOTH, REPLACE
 from assistant.office.service import Service
 from indexer.errors import PolicyQAError
@@ -42,7 +43,8 @@ class Admin:
                 return (status("请先选择要上传的文件。"), *self.page.lists(request), gr.update())
             pairs = [(Path(f), Path(f).name) for f in (files if isinstance(files, list) else [files])]
             on_conflict = REPLACE if same_name == REPLACE else KEEP_BOTH
-            uploads, report = self.service.upload(pairs, progress=_progress(progress), on_conflict=on_conflict)
+            uploads, report = self.service.upload(pairs, progress=_progress(progress), on_conflict=on_conflict,
+                                                  user=user)
         except Exception as e:
             return (*self._refused(e, "上传", request), gr.update())
         finally:
@@ -91,7 +93,7 @@ class Admin:
             user = self.access.require_admin(request)
             if not stored:
                 return (status("请选择要恢复的文档。"), *self.page.lists(request))
-            source, report = self.service.restore(stored, progress=_progress(progress))
+            source, report = self.service.restore(stored, progress=_progress(progress), user=user)
         except Exception as e:
             return self._refused(e, "恢复", request)
         self.access.record("restore", user=user, document=source, stored=stored)
@@ -101,7 +103,7 @@ class Admin:
         """Index the corpus folder again (files added or changed by hand are picked up)."""
         try:
             user = self.access.require_admin(request)
-            report = self.service.reindex(_progress(progress))
+            report = self.service.reindex(_progress(progress), user=user)
         except Exception as e:
             return self._refused(e, "重建索引", request)
         self.access.record("rebuild", user=user, added=len(report.added), changed=len(report.changed),
@@ -109,6 +111,42 @@ class Admin:
         state = "索引已是最新" if report.up_to_date else (
             f"已更新索引：新增 {len(report.added)}，更新 {len(report.changed)}，删除 {len(report.removed)}")
         return (status(f"{state}；现有 {report.documents} 个文档。"), *self.page.lists(request))
+
+    def users_table(self, request: gr.Request = None) -> list[list]:
+        if not self.access.is_admin(request) or self.access.users is None:
+            return []
+        try:
+            accounts = self.access.users.accounts().values()
+        except PolicyQAError as e:
+            return [[str(e), ""]]
+        return [[a.name, "管理员" if a.is_admin else "读者"] for a in sorted(accounts, key=lambda a: a.name)]
+
+    def save_user(self, name: str, role: str, password: str, request: gr.Request = None):
+        try:
+            saved = self.access.save_user(request, name or "", role or "", password or "")
+        except PolicyQAError as e:
+            return status(str(e)), self.users_table(request), gr.update()
+        return status(f"已保存用户：{saved}"), self.users_table(request), gr.update(value="")
+
+    def follow_builds(self, request: gr.Request = None):
+        """The progress panel's timer runs on administrators' pages only."""
+        return gr.Timer(active=self.access.is_admin(request))
+
+    def build_status(self, request: gr.Request = None) -> str:
+        """The build in progress (or the last one), for administrators; nothing for others."""
+        if not self.access.is_admin(request):
+            return ""
+        return status(*job_lines(self.service.jobs.current()))
+
+    def cancel_build(self, request: gr.Request = None) -> str:
+        try:
+            user = self.access.require_admin(request)
+        except PolicyQAError as e:
+            return status(str(e))
+        if not self.service.jobs.cancel(user):
+            return status("目前没有正在进行的建索引任务。")
+        self.access.record("build_cancel", user=user)
+        return status(*job_lines(self.service.jobs.current()))
 
     def audit(self, request: gr.Request = None) -> list[list]:
         try:
@@ -178,7 +216,9 @@ class KeyAdmin:
 _ACTIONS = {"login": "登录", "login_failed": "登录失败", "login_throttled": "登录被限制", "login_refused": "登录请求被拒绝",
             "upload": "上传",
             "remove": "移除", "restore": "恢复", "rebuild": "重建索引", "key_create": "建立 API 密钥",
-            "key_revoke": "吊销 API 密钥", "api_call": "API 调用", "api_key_refused": "API 密钥被拒绝"}
+            "key_revoke": "吊销 API 密钥", "api_call": "API 调用", "api_key_refused": "API 密钥被拒绝",
+            "build_cancel": "取消建索引", "logout": "退出登录", "password_change": "修改密码",
+            "user_save": "新增用户或重设密码", "session_expired": "会话超时"}
 
 
 def _details(row: dict) -> str:

@@ -150,8 +150,20 @@ class Page:
         admin = self.access.is_admin(request)
         who = self.access.user(request)
         role = "管理员" if admin else "读者"
-        greeting = f"已登录：{who}（{role}）" if self.access.enabled and who else ""
-        return (*self.lists(request), gr.update(visible=admin), status(greeting))
+        logged_in = self.access.enabled and bool(who)
+        greeting = (f'<p class="pq-status">已登录：{esc(who)}（{role}）· '
+                    f'<a href="logout?all_session=false" id="pq-logout">退出登录</a></p>') if logged_in else ""
+        own_account = logged_in and self.access.users is not None and self.access.users.get(who) is not None
+        return (*self.lists(request), gr.update(visible=admin), greeting, gr.update(visible=own_account))
+
+    def change_password(self, current: str, new: str, repeated: str, request: gr.Request = None):
+        """The user's own password; on success the page logs out (every session of theirs ended)."""
+        blank = gr.update(value="")
+        try:
+            self.access.change_password(self.access.user(request), current or "", new or "", repeated or "")
+        except PolicyQAError as e:
+            return status(str(e)), "", blank, blank, blank
+        return status("密码已修改，请用新密码重新登录。"), "done", blank, blank, blank
 
     # -- 问答 --------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "�
 ASK_CONCURRENCY = 4
 POOL = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "questions"}
 BUILD = {"concurrency_limit": 1, "concurrency_id": "build"}
+BUILD_REFRESH_SECONDS = 2.0  # how often an administrator's 管理 tab reads the build's progress
 STATE_SECONDS = 2 * 3600  # a conversation is forgotten this long after its last question
 # Lists change as documents come and go, and a script's session never saw the page's last
 # update: Gradio must not refuse a value the list did not offer when it was built (the
@@ -81,6 +82,14 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         app.policyqa_service = service  # for the server's API routes (webui/api)
         gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
         who = gr.HTML(elem_id="pq-who")
+        with gr.Accordion("修改密码", open=False, visible=False, elem_id="pq-account") as account_box:
+            with gr.Row(equal_height=True):
+                pw_current = gr.Textbox(type="password", label="当前密码", elem_id="pq-pw-current")
+                pw_new = gr.Textbox(type="password", label="新密码（至少 8 个字符）", elem_id="pq-pw-new")
+                pw_repeat = gr.Textbox(type="password", label="再次输入新密码", elem_id="pq-pw-repeat")
+                pw_btn = gr.Button("修改密码", scale=0, elem_id="pq-pw-change")
+            pw_status = gr.HTML(elem_id="pq-pw-status")
+            pw_done = gr.Textbox(visible=False)
         if load_error:
             gr.HTML(f'<div class="pq-notice"><b>索引不可用：</b>{esc(load_error)}</div>')
         stamp = gr.State("")
@@ -191,10 +200,25 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
                     restore_btn = gr.Button("恢复", scale=1, elem_id="pq-restore")
                 rebuild_btn = gr.Button("重新建立索引（读取文档文件夹中的所有变化）", size="sm")
                 admin_status = gr.HTML(elem_id="pq-admin-status")
+                with gr.Accordion("建索引进度（所有管理员可见）", open=True, elem_id="pq-build-panel"):
+                    build_html = gr.HTML(elem_id="pq-build")
+                    cancel_build_btn = gr.Button("取消建索引（原索引保持不变）", variant="stop", size="sm",
+                                                 elem_id="pq-cancel-build")
+                build_timer = gr.Timer(BUILD_REFRESH_SECONDS, active=False)
                 with gr.Accordion("审计日志", open=False):
                     audit_btn = gr.Button("刷新", size="sm")
                     audit_table = gr.Dataframe(headers=["时间", "用户", "操作", "文档", "详情"], value=[], interactive=False,
                                                wrap=True, elem_id="pq-audit")
+                with gr.Accordion("用户与密码", open=False, elem_id="pq-users-panel"):
+                    gr.Markdown("新增用户，或为已有用户设定角色、重设密码（其已登录的会话随即结束）。")
+                    with gr.Row(equal_height=True):
+                        user_name = gr.Textbox(label="用户名", scale=2, elem_id="pq-user-name")
+                        user_role = gr.Radio([("读者", "reader"), ("管理员", "admin")], value="reader", label="角色", scale=2)
+                        user_password = gr.Textbox(type="password", label="密码（至少 8 个字符）", scale=2,
+                                                   elem_id="pq-user-password")
+                        user_save = gr.Button("保存", scale=1, elem_id="pq-user-save")
+                    user_status = gr.HTML(elem_id="pq-user-status")
+                    user_table = gr.Dataframe(headers=["用户", "角色"], value=[], interactive=False, elem_id="pq-users")
                 with gr.Accordion("API 密钥（JSON 接口、OpenAI 兼容接口、MCP、网页问答框）", open=False,
                                   elem_id="pq-keys-panel"):
                     gr.Markdown("每个密钥属于一个用户，以其角色行事；只保存哈希，密钥只在建立时显示一次。用法见 /api/v1/docs。")
@@ -243,7 +267,11 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         s_clear.click(page.clear_filters, None, [s_year, s_region, s_doc, s_current], api_name=False)
 
         app.load(page.documents, None, docs_api, api_name="list_documents")
-        app.load(page.on_load, None, [*lists, admin_tab, who], api_name=False)
+        app.load(page.on_load, None, [*lists, admin_tab, who, account_box], api_name=False)
+        pw_btn.click(page.change_password, [pw_current, pw_new, pw_repeat],
+                     [pw_status, pw_done, pw_current, pw_new, pw_repeat], api_name=False).then(
+            None, pw_done, None, api_name=False,
+            js="(done) => { if (done) setTimeout(() => { location.href = 'logout?all_session=false'; }, 1500); }")
         after(doc_pick.input(page.show, [doc_pick, section_key], doc_view, api_name="show_document")).then(
             page.series_pair, doc_pick, [ch_before, ch_after], api_name=False)
         docs_table.select(page.pick_row, None, [doc_pick, doc_view], api_name=False).then(
@@ -261,12 +289,20 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
         confirm_btn.click(admin.remove, remove_pick, [*library, confirm_box], api_name="remove", **BUILD, **progress)
         restore_btn.click(admin.restore, restore_pick, library, api_name="restore", **BUILD, **progress)
         rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD, **progress)
+        # every administrator's page follows the build in progress, whoever started it
+        app.load(admin.follow_builds, None, build_timer, api_name=False, queue=False)
+        build_timer.tick(admin.build_status, None, build_html, api_name="build_status", queue=False,
+                         show_progress="hidden")
+        cancel_build_btn.click(admin.cancel_build, None, build_html, api_name="cancel_build", queue=False)
         audit_btn.click(admin.audit, None, audit_table, api_name="audit")
         improve_btn.click(admin.improvements, None, improve_table, api_name="feedback_report")
         key_create.click(keys.create, [key_name, key_user, key_ask, key_rate], [key_status, key_table],
                          api_name="create_key")
         key_revoke.click(keys.revoke, key_revoke_name, [key_status, key_table], api_name="revoke_key")
         key_refresh.click(keys.table, None, key_table, api_name="list_keys")
+        user_save.click(admin.save_user, [user_name, user_role, user_password], [user_status, user_table, user_password],
+                        api_name=False)
+        app.load(admin.users_table, None, user_table, api_name=False)
 
         p_inputs = [topic, p_year, p_region, p_current]
         p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]

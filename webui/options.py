@@ -29,6 +29,7 @@ class Options:
     today: str | None = None
     journal_dir: str | None = None
     trusted_proxy: str | None = None  # addresses of reverse proxies whose X-Forwarded-For is believed
+    session_idle: float | None = None  # minutes without activity after which a login ends
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
@@ -54,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser, index: bool = True) -> None:
     p.add_argument("--trusted-proxy", default=env("POLICYQA_TRUSTED_PROXY"),
                    help="受信任的反向代理地址（逗号分隔，可写网段，如 127.0.0.1 或 10.0.0.0/8）：只有来自这些地址的请求，"
                         "才按 X-Forwarded-For 认定客户端地址（默认不信任任何代理；或 $POLICYQA_TRUSTED_PROXY）")
+    p.add_argument("--session-idle", type=float, default=None, metavar="MINUTES",
+                   help="登录后多久无操作即需重新登录（分钟；默认 $POLICYQA_SESSION_IDLE_MINUTES 或 120）")
     p.add_argument("--share", action="store_true", help="生成公网分享链接（默认不生成）")
 
 

@@ -45,7 +45,9 @@ def access_for(options: Options, service: Service) -> Access:
     users = UsersFile(Path(options.users)) if options.users else None
     if users is not None:
         users.accounts()  # a broken users file stops the start with its message
-    return Access(users=users, admin=parse_auth(options.auth), audit=service.audit)
+    if options.session_idle is not None and not options.session_idle > 0:
+        raise SystemExit("错误：--session-idle 应为正数（分钟）")
+    return Access(users=users, admin=parse_auth(options.auth), audit=service.audit, idle_minutes=options.session_idle)
 
 
 def serve(options: Options, service: Service | None = None) -> None:

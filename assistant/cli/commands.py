@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from indexer.errors import PolicyQAError
 
 from ..interfaces.records import answer_record, search_record
+from ..office.jobs import progress_lines, progress_seconds
 from ..present.terminal import color, format_report, format_results
 from ..search.inputs import topic_notice
 from ..search.query import Filters, QueryError, clean_query, query_notice
@@ -40,7 +41,10 @@ MAX_K = 200  # results per query: the candidates fetched grow with it
 # --- output helpers ---------------------------------------------------------------
 
 def _progress_printer():
-    """A tqdm bar per stage on stderr (only on a terminal)."""
+    """A tqdm bar per stage on stderr on a terminal; without one (make, nohup, a service
+    manager's log) lines at a steady interval (office/jobs.py)."""
+    if not sys.stderr.isatty():
+        return progress_lines(progress_seconds())
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}

@@ -118,6 +118,13 @@ class UsersFile:
         self._save(accounts)
         return accounts[name]
 
+    def change_password(self, name: str, current: str, new: str) -> Account:
+        """The user's own change: the current password first."""
+        account = self.check(name, current)
+        if account is None:
+            raise AccountError("当前密码不对")
+        return self.add(name, account.role, new)
+
     def remove(self, name: str) -> None:
         accounts = self.accounts()
         if name not in accounts:

@@ -16,6 +16,7 @@ from indexer.build import BuildReport, Progress, build_index
 from indexer.cache import policyqa_cache
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
+from indexer.report import BuildCancelled
 
 from ..answers.answer import Answerer
 from ..answers.llm import LLMConfig
@@ -24,6 +25,7 @@ from ..search import engine as engines
 from ..search.engine import SearchEngine
 from ..search.index import load_index
 from ..search.retrieve import Filters, Searcher, SearchResult
+from .jobs import BuildJobs
 from .journal import Audit, Feedback, beside
 from .library import (
     KEEP_BOTH,
@@ -59,6 +61,7 @@ class Service:
         self._searcher: SearchEngine | None = None
         self._answerer: Answerer | None = None
         self._stamp: tuple | None = None
+        self.jobs = BuildJobs()  # the build in progress, for every administrator to see and cancel
 
     # -- the current index -------------------------------------------------------------
 
@@ -187,14 +190,18 @@ class Service:
             raise LibraryError("不知道文档文件夹在哪里：请用 --corpus 指定")
         return corpus
 
-    def reindex(self, progress: Progress | None = None, removing: frozenset[str] = frozenset()) -> BuildReport:
+    def reindex(self, progress: Progress | None = None, removing: frozenset[str] = frozenset(),
+                user: str = "", what: str = "重新建立索引") -> BuildReport:
+        with self.jobs.running(what, user, progress) as step:
+            return self._build(step, removing)
+
+    def _build(self, step: Progress, removing: frozenset[str] = frozenset()) -> BuildReport:
         corpus = self._corpus_or_error()
         if not self.local:
-            return self._publish(corpus, progress, removing)
+            return self._publish(corpus, step, removing)
         model = self.engine.model_name if store.exists(self.index_dir) else (self.model or None)
         embedder = self.embedder(model) if model else None
-        return build_index(corpus, self.index_dir, model=model, embedder=embedder,
-                           progress=progress, removing=removing)
+        return build_index(corpus, self.index_dir, model=model, embedder=embedder, progress=step, removing=removing)
 
     def _publish(self, corpus: Path, progress: Progress | None, removing: frozenset[str]) -> BuildReport:
         """Write the corpus into the backend's library, then follow the new commit at once."""
@@ -207,12 +214,25 @@ class Service:
         return report
 
     def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None,
-               on_conflict: str = KEEP_BOTH) -> tuple[list[Upload], BuildReport | None]:
+               on_conflict: str = KEEP_BOTH, user: str = "") -> tuple[list[Upload], BuildReport | None]:
         """Add files to the corpus (each checked first, none overwriting another) and index them.
-        A file the build still skips is taken out of the corpus again and reported."""
+        A file the build still skips is taken out of the corpus again and reported; a cancelled
+        build takes them all out again (into .removed/) and puts back what they replaced."""
         corpus = self._corpus_or_error()
-        uploads = add_files(corpus, files, on_conflict, progress)
-        report = self.reindex(progress) if any(u.saved for u in uploads) else None
+        uploads: list[Upload] = []
+        try:
+            # one job from the first file's check (which may read a scan page by page) to the index
+            with self.jobs.running(f"上传 {len(files)} 个文件", user, progress) as step:
+                for pair in files:
+                    uploads += add_files(corpus, [pair], on_conflict, step)
+                report = self._build(step) if any(u.saved for u in uploads) else None
+        except BuildCancelled:
+            for u in uploads:
+                if u.saved:
+                    remove_source(corpus, u.saved_as, reason="建索引已取消", user=user)
+                if u.replaced is not None:
+                    restore_removed(corpus, u.replaced.stored)
+            raise
         if report is not None:
             reasons = {s.source: s.reason for s in report.skipped}
             for u in uploads:
@@ -230,14 +250,24 @@ class Service:
         doc = self.engine.document(doc_id)
         if doc is None:
             raise LibraryError("索引中没有这个文档")
-        removed = remove_source(self._corpus_or_error(), doc.source, reason="从网页移除", user=user)
-        report = self.reindex(progress, removing=frozenset({doc.source}))
+        corpus = self._corpus_or_error()
+        removed = remove_source(corpus, doc.source, reason="从网页移除", user=user)
+        try:
+            report = self.reindex(progress, removing=frozenset({doc.source}), user=user, what=f"移除《{doc.title}》")
+        except BuildCancelled:
+            restore_removed(corpus, removed.stored)
+            raise
         self.searcher()
         return removed, report
 
-    def restore(self, stored: str, progress: Progress | None = None) -> tuple[str, BuildReport]:
+    def restore(self, stored: str, progress: Progress | None = None, user: str = "") -> tuple[str, BuildReport]:
         """Put a removed file back into the corpus and index it again."""
-        source = restore_removed(self._corpus_or_error(), stored)
-        report = self.reindex(progress)
+        corpus = self._corpus_or_error()
+        source = restore_removed(corpus, stored)
+        try:
+            report = self.reindex(progress, user=user, what=f"恢复 {source}")
+        except BuildCancelled:
+            remove_source(corpus, source, reason="建索引已取消", user=user)
+            raise
         self.searcher()
         return source, report

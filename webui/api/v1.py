@@ -252,7 +252,8 @@ def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
                     raise ApiError(413, "too_large", f"{name} 超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
                 pairs.append((target, name))
             with BUILD_LOCK:
-                uploads, report = _call(lambda: service.upload(pairs, on_conflict=REPLACE if replace else KEEP_BOTH))
+                uploads, report = _call(lambda: service.upload(pairs, on_conflict=REPLACE if replace else KEEP_BOTH,
+                                                                    user=caller.user))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         for u in uploads:
@@ -285,7 +286,7 @@ def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
     def restore(body: RestoreBody, request: Request) -> dict:
         caller = gate.caller(request, "admin")
         with BUILD_LOCK:
-            source, report = _call(lambda: service.restore(body.stored))
+            source, report = _call(lambda: service.restore(body.stored, user=caller.user))
         audit(caller, "restore", document=source, stored=body.stored)
         return {"restored": source, "index": _report(report)}
 
@@ -293,9 +294,22 @@ def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
     def rebuild(request: Request) -> dict:
         caller = gate.caller(request, "admin")
         with BUILD_LOCK:
-            report = _call(service.reindex)
+            report = _call(lambda: service.reindex(user=caller.user))
         audit(caller, "rebuild", added=len(report.added), changed=len(report.changed), removed=len(report.removed))
         return {"index": _report(report)}
+
+    @app.get("/admin/build", summary="建索引进度：正在进行（或最近一次）的任务、阶段、剩余时间", tags=["管理"])
+    def build_status(request: Request) -> dict:
+        gate.caller(request, "admin")
+        return {"build": service.jobs.current()}
+
+    @app.post("/admin/build/cancel", summary="取消正在进行的建索引（原索引保持不变，文档文件夹的改动撤回）", tags=["管理"])
+    def cancel_build(request: Request) -> dict:
+        caller = gate.caller(request, "admin")
+        if not service.jobs.cancel(caller.user or "-"):
+            raise ApiError(409, "no_build", "目前没有正在进行的建索引任务")
+        audit(caller, "build_cancel")
+        return {"build": service.jobs.current()}
 
     @app.get("/admin/audit", summary="审计日志（最新在前）", tags=["管理"])
     def audit_log(request: Request) -> dict:
