@@ -87,6 +87,10 @@ def common(sp) -> None:
                     help="追加的词表文件（日常说法 => 文件用语，默认 $POLICYQA_THESAURUS）")
     sp.add_argument("--model", default=env("POLICYQA_MODEL"),
                     help="向量模型名称或路径（默认 $POLICYQA_MODEL 或 m3e-small）")
+    sp.add_argument("--libraries", default=env("POLICYQA_LIBRARIES"),
+                    help="库文件：在其中的库（而不是 --index）中检索（默认 $POLICYQA_LIBRARIES）")
+    sp.add_argument("--library", action="append", default=[], metavar="NAME",
+                    help="只用这个库（可重复；默认库文件中的全部库，一起检索）")
 
 
 def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
@@ -211,6 +215,19 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--per-minute", type=int, default=60, help="每分钟最多请求数（默认 60），超过时返回 429")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.set_defaults(func=handlers["key"], k=1)
+
+    sp = sub.add_parser("library", help="管理多个库（各部门的文件与索引）：add、list、rename、remove、grant、revoke")
+    sp.add_argument("action", choices=["add", "list", "rename", "remove", "grant", "revoke"],
+                    help="add、list、rename、remove（只从库文件中去掉，文件夹保留）、grant、revoke")
+    sp.add_argument("name", nargs="?", help="库名（如“党建”）")
+    sp.add_argument("target", nargs="?", help="rename：新名称；grant / revoke：用户名、group:组名 或 *（所有用户）")
+    sp.add_argument("--libraries", default=env("POLICYQA_LIBRARIES"), help="库文件（默认 $POLICYQA_LIBRARIES）")
+    sp.add_argument("--index", help="add：该库的索引文件夹或后端地址")
+    sp.add_argument("--corpus", help="add：该库的文档文件夹")
+    sp.add_argument("--as", dest="role", choices=["reader", "editor"], default="reader",
+                    help="grant：reader（阅读、提问）或 editor（也可上传、移除、重建）；默认 reader")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出（list）")
+    sp.set_defaults(func=handlers["library"], k=1)
 
     sp = sub.add_parser("mcp", help="以 stdio 提供 MCP 服务，供本机的 AI 助手调用（工具：search、ask、get_document 等）")
     common(sp)

@@ -22,7 +22,7 @@ from ..search.inputs import topic_notice
 from ..search.query import Filters, QueryError, clean_query, query_notice
 from . import arguments
 from .batch import read_batch
-from .connect import cmd_key, cmd_mcp
+from .connect import cmd_key, cmd_library, cmd_mcp
 
 if TYPE_CHECKING:
 
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     return arguments.build_parser({
         "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "precedents": cmd_precedents,
         "compare": cmd_compare, "draft-check": cmd_draft_check, "eval": cmd_eval, "user": cmd_user,
-        "documents": cmd_documents, "changes": cmd_changes, "key": cmd_key, "mcp": cmd_mcp,
+        "documents": cmd_documents, "changes": cmd_changes, "key": cmd_key, "library": cmd_library, "mcp": cmd_mcp,
     })
 
 

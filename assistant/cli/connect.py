@@ -61,3 +61,50 @@ def cmd_mcp(args) -> int:
           file=sys.stderr)
     server.run("stdio")
     return 0
+
+
+def cmd_library(args) -> int:
+    """`policyqa library add|list|rename|remove|grant|revoke --libraries FILE`."""
+    from ..office.libraries import LibrariesFile
+
+    if not args.libraries:
+        raise UserError("请用 --libraries 指定库文件（或设置 POLICYQA_LIBRARIES），例如：--libraries /srv/policyqa/libraries.json")
+    registry = LibrariesFile(Path(args.libraries))
+    if args.action == "list":
+        libraries = registry.libraries()
+        if args.json:
+            for lib in libraries:
+                _print_json({"name": lib.name, "index": lib.index, "corpus": lib.corpus, "readers": lib.readers,
+                             "editors": lib.editors})
+            return 0
+        for lib in libraries:
+            print(f"{lib.name}\t{lib.index}\t{lib.corpus or '-'}\t阅读：{'、'.join(lib.readers) or '-'}\t"
+                  f"编辑：{'、'.join(lib.editors) or '-'}")
+        if not libraries:
+            print(f"库文件 {registry.path} 中还没有库", file=sys.stderr)
+        return 0
+    if not args.name:
+        raise UserError(f"请给出库名，例如：policyqa library {args.action} 党建 --libraries {args.libraries}")
+    if args.action == "add":
+        if not args.index:
+            raise UserError("请用 --index 给出该库的索引文件夹（policyqa index 文档文件夹 --index 它 建立）")
+        registry.add(args.name, args.index, args.corpus or "")
+        print(f"已添加库：{args.name}（索引 {args.index}）", file=sys.stderr)
+        return 0
+    if args.action == "remove":
+        gone = registry.remove(args.name)
+        print(f"已从库文件中去掉库：{gone.name}（其索引 {gone.index} 与文档文件夹保持不变，可再用 add 加回）", file=sys.stderr)
+        return 0
+    if not args.target:
+        what = "新名称" if args.action == "rename" else "用户名、group:组名 或 *"
+        raise UserError(f"请给出{what}，例如：policyqa library {args.action} {args.name} … --libraries {args.libraries}")
+    if args.action == "rename":
+        registry.rename(args.name, args.target)
+        print(f"已将库“{args.name}”改名为“{args.target}”", file=sys.stderr)
+    elif args.action == "grant":
+        registry.grant(args.name, args.target, args.role)
+        print(f"已授予 {args.target} 在库“{args.name}”中的{'阅读' if args.role == 'reader' else '编辑'}权限", file=sys.stderr)
+    else:
+        registry.revoke(args.name, args.target)
+        print(f"已取消 {args.target} 在库“{args.name}”中的权限", file=sys.stderr)
+    return 0

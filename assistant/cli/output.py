@@ -28,6 +28,13 @@ def _searcher(args) -> SearchEngine:
 
     extra = getattr(args, "thesaurus", None)
     thesaurus = Thesaurus.load(THESAURUS, Path(extra)) if extra else None
+    if getattr(args, "libraries", None) or getattr(args, "library", None):
+        from ..office.libraries import LibrariesFile, open_libraries
+
+        if not args.libraries:
+            raise UserError("--library 需要库文件：--libraries FILE（或 $POLICYQA_LIBRARIES）")
+        return open_libraries(LibrariesFile(Path(args.libraries)), args.library, model=args.model,
+                              thesaurus=thesaurus)
     return open_engine(args.index, model=args.model, thesaurus=thesaurus)
 
 

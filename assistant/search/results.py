@@ -40,10 +40,11 @@ _NOT_WORD = re.compile(r"\W")
 
 
 def citation_of(title: str, year: int | None, region: str, path: list[str], label: str = "",
-                number: str = "") -> str:
-    """`title · year · region · 苏教办〔2023〕12号（已被《…》废止） › heading › heading`"""
+                number: str = "", library: str = "") -> str:
+    """`title · year · region · 苏教办〔2023〕12号（已被《…》废止） › heading › heading`, after
+    `［library］` when a search spans several libraries."""
     head = " · ".join(str(x) for x in (title, year, region, number) if x) + (f"（{label}）" if label else "")
-    return " › ".join([head, *path])
+    return (f"［{library}］" if library else "") + " › ".join([head, *path])
 
 
 def labels(*parts: str) -> str:
@@ -68,11 +69,12 @@ class Copy:
     status: str = ""  # assistant.search.standing: 现行有效 / 已修订 / 已废止 / 尚未施行 / 不明
     status_label: str = ""  # what a citation says of a document no longer in force: 已被《…》废止
     place_label: str = ""  # a province's or city's document found for a place under it: 适用于金坛区
+    library: str = ""
 
     @property
     def citation(self) -> str:
         return citation_of(self.title, self.year, self.region, self.section_path,
-                           labels(self.status_label, self.place_label), self.doc_number)
+                           labels(self.status_label, self.place_label), self.doc_number, self.library)
 
 
 @dataclass
@@ -102,11 +104,14 @@ class SearchResult:
     status: str = ""  # as Copy.status
     status_label: str = ""
     place_label: str = ""
+    library: str = ""  # the library it came from, when a search spans several (federation.py)
+    # Its fused score (a ranking's own scale, not shown): how results of several libraries merge.
+    fused: float = field(default=0.0, repr=False, compare=False, metadata={"record": False})
 
     def to_json(self) -> dict:
         # Shallow: the lists are the result's own (asdict would deep-copy every one of them on
         # each search answered over HTTP); only the copies are records themselves.
-        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("record", True)}
         record["copies"] = [asdict(c) for c in self.copies]
         return record
 
@@ -116,7 +121,7 @@ class SearchResult:
     @property
     def citation(self) -> str:
         return citation_of(self.title, self.year, self.region, self.section_path,
-                           labels(self.status_label, self.place_label), self.doc_number)
+                           labels(self.status_label, self.place_label), self.doc_number, self.library)
 
 
 @dataclass
@@ -188,6 +193,7 @@ def make_results(groups: list[list[int]], fused: dict[int, float], rows: np.ndar
             if i is not None else 0.0,
             second=signal("second", i), coverage=signal("coverage", i),
             matched_terms=matched_terms(plan, doc.title + "".join(best.section_path) + text),
+            fused=float(fused[row]),
         ))
     return results
 

@@ -10,6 +10,8 @@ set together); results.py turns the ranking into results.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from indexer import second, vectors
@@ -50,6 +52,16 @@ MIN_CANDIDATES = 200
 YEAR_PREFERENCE = 0.5
 # Above this many sentences, sentences only re-score candidates instead of proposing them.
 SENTENCE_SEARCH_LIMIT = 300_000
+
+
+@dataclass
+class CandidatePool:
+    query: str
+    plan: QueryPlan
+    filters: Filters | None
+    allowed: np.ndarray | None  # per document row, or None: every document
+    rows: np.ndarray  # candidate chunk rows
+    signals: dict[str, np.ndarray]  # each signal on the rows
 
 
 class Searcher:
@@ -140,14 +152,24 @@ class Searcher:
     # -- search ------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[SearchResult]:
+        pool = self.pool(query, k, filters)
+        return self.rank(pool, self.fusion.combine(pool.signals), k) if pool is not None else []
+
+    def pool(self, query: str, k: int, filters: Filters | None = None) -> CandidatePool | None:
+        """A query's candidates and their signals, before they are fused (None: nothing can match).
+        Several libraries fuse their pools together (federation.py)."""
         query = check_query(query, k)
         allowed = self.allowed_docs(filters or Filters())
         mask = None if allowed is None else allowed[self.index.chunk_doc]
         if self.index.size == 0 or (mask is not None and not mask.any()):
-            return []
+            return None
         plan = self.plan(query)
         rows, signals = self.signals(plan, max(MIN_CANDIDATES, 20 * k), mask)
-        combined = self.fusion.combine(signals)
+        return CandidatePool(query, plan, filters, allowed, rows, signals)
+
+    def rank(self, pool: CandidatePool, combined: np.ndarray, k: int) -> list[SearchResult]:
+        """The best `k` results of a pool, from its fused scores."""
+        rows, filters = pool.rows, pool.filters
         if not np.isfinite(combined).all():  # vectors damaged in place, past the checks on load
             raise IndexDamaged(f"索引 {self.index.path} 中有无效的向量（非数值）。"
                                f"请重建：{rebuild_hint(self.index.path, self.manifest.get('corpus'))}")
@@ -156,9 +178,9 @@ class Searcher:
             combined = combined + YEAR_PREFERENCE * float(combined.std()) * preferred
         combined = combined - self._standing_penalty(rows, combined, filters)
         fused = dict(zip(rows.tolist(), combined.tolist()))
-        self._put_cited_first(query, fused, allowed)
-        self._put_numbered_first(query, fused, allowed)
-        return annotate(self._results(fused, rows, signals, k, plan), self.collection,
+        self._put_cited_first(pool.query, fused, pool.allowed)
+        self._put_numbered_first(pool.query, fused, pool.allowed)
+        return annotate(self._results(fused, rows, pool.signals, k, pool.plan), self.collection,
                         filters.regions if filters is not None else None)
 
     def _standing_penalty(self, rows: np.ndarray, combined: np.ndarray, filters: Filters | None) -> np.ndarray:

@@ -1,0 +1,115 @@
+"""Several libraries on one server (issue 33): the libraries file and `policyqa library`, and
+searching several libraries as one, their candidates fused together."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.office.libraries import LibrariesError, LibrariesFile, open_libraries
+from assistant.search.engine import open_engine
+from assistant.search.federation import Federation
+from indexer.build import build_index
+from indexer.embed import FakeEmbedder
+
+from .conftest import MINI_DOCS, ROOT
+
+SAFETY = {
+    "2024-丙区校园安全工作要点.txt": """丙区教育局2024年校园安全工作要点
+
+一、校园安全
+1.开展防溺水教育。暑假前组织防溺水专题教育，覆盖全部中小学生。
+2.加强食品安全。学校食堂“明厨亮灶”全覆盖。
+二、消防安全
+3.开展消防演练。每学期至少组织一次疏散演练。
+""",
+}
+
+
+def _library(root: Path, name: str, docs: dict[str, str]) -> Path:
+    corpus = root / name / "corpus"
+    corpus.mkdir(parents=True)
+    for file, text in docs.items():
+        (corpus / file).write_text(text, encoding="utf-8")
+    build_index(corpus, root / name / "index", embedder=FakeEmbedder())
+    return root / name / "index"
+
+
+@pytest.fixture
+def registry(tmp_path) -> LibrariesFile:
+    registry = LibrariesFile(tmp_path / "libraries.json")
+    _library(tmp_path, "teaching", MINI_DOCS)
+    _library(tmp_path, "safety", SAFETY)
+    registry.add("教学", "teaching/index", "teaching/corpus")  # relative to the file's folder
+    registry.add("安全", str(tmp_path / "safety" / "index"))
+    return registry
+
+
+def test_several_libraries_are_searched_as_one_and_say_where_each_result_is_from(registry, fake_model):
+    both = open_libraries(registry)
+    assert isinstance(both, Federation) and len(both.documents()) == 3
+    drowning = both.search("防溺水教育", k=3)
+    assert drowning[0].library == "安全" and "防溺水" in drowning[0].text
+    assert drowning[0].citation.startswith("［安全］丙区教育局2024年校园安全工作要点")
+    assert [r.rank for r in drowning] == list(range(1, len(drowning) + 1))
+    members = {r.library for r in both.search("教育工作", k=5)}
+    assert members == {"教学", "安全"}
+    doc = drowning[0]
+    assert both.document(doc.doc_id).title.startswith("丙区") and both.sections(doc.doc_id)
+    assert both.section(doc.section_id) is not None and "防溺水" in both.document_text(doc.doc_id)
+    df, n = both.document_frequencies()
+    assert n == sum(m.document_frequencies()[1] for m in both.members.values())
+    assert "fused" not in drowning[0].to_json() and drowning[0].to_json()["library"] == "安全"
+
+
+def test_one_library_alone_is_its_own_engine_and_its_results_unchanged(registry, fake_model):
+    alone = open_libraries(registry, ["教学"])
+    direct = open_engine(registry.location(registry.get("教学")))
+    assert not isinstance(alone, Federation)
+    ours = [(r.section_id, r.score) for r in alone.search("发展党员", k=3)]
+    assert ours == [(r.section_id, r.score) for r in direct.search("发展党员", k=3)]
+    assert alone.search("发展党员", k=1)[0].library == ""  # no library named in a single library's citations
+
+
+def test_the_libraries_file_is_managed_and_checked(registry, tmp_path):
+    registry.rename("安全", "校园安全")
+    registry.grant("教学", "li", "reader")
+    registry.grant("教学", "group:督导", "reader")
+    registry.grant("教学", "li", "editor")  # a new grant replaces the old one
+    lib = registry.get("教学")
+    assert lib.readers == ["group:督导"] and lib.editors == ["li"]
+    registry.revoke("教学", "li")
+    assert registry.get("教学").editors == []
+    for bad, why in [(lambda: registry.add("教学", "x"), "已有"), (lambda: registry.add("a b", "x"), "库名无效"),
+                     (lambda: registry.get("无此库"), "没有名为"), (lambda: registry.rename("教学", "校园安全"), "已有"),
+                     (lambda: registry.grant("教学", "li", "owner"), "权限")]:
+        with pytest.raises(LibrariesError, match=why):
+            bad()
+    gone = registry.remove("校园安全")
+    assert (tmp_path / "safety" / "index").is_dir() and gone.name == "校园安全"  # the folders stay
+    (tmp_path / "broken.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(LibrariesError, match="不是 policyqa 库文件"):
+        LibrariesFile(tmp_path / "broken.json").libraries()
+
+
+def test_the_cli_manages_libraries_and_searches_them(registry, fake_model):
+    def policyqa(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "webui.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "POLICYQA_LIBRARIES": str(registry.path)}, timeout=300)
+
+    listed = policyqa("library", "list", "--json")
+    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == ["教学", "安全"]
+    found = policyqa("search", "防溺水教育", "--json", "-k", "2")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["results"][0]["library"] == "安全"
+    only = policyqa("search", "防溺水教育", "--library", "教学", "--json")
+    assert all(r["library"] == "" and "丙区" not in r["title"] for r in json.loads(only.stdout)["results"])
+    unknown = policyqa("search", "防溺水", "--library", "无此库")
+    assert unknown.returncode != 0 and "没有名为“无此库”的库" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert policyqa("library", "grant", "教学", "li", "--as", "editor").returncode == 0
+    assert registry.get("教学").editors == ["li"]
