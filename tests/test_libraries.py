@@ -113,3 +113,20 @@ def test_the_cli_manages_libraries_and_searches_them(registry, fake_model):
     assert unknown.returncode != 0 and "没有名为“无此库”的库" in unknown.stderr and "Traceback" not in unknown.stderr
     assert policyqa("library", "grant", "教学", "li", "--as", "editor").returncode == 0
     assert registry.get("教学").editors == ["li"]
+
+
+def test_libraries_together_rank_as_one_index_of_all_of_them(registry, tmp_path, fake_model):
+    """Candidates of every library fused on one scale, each word's BM25 weighed by its IDF over all
+    the libraries: the best result is the one an index of all their documents gives."""
+    one = open_engine(_library(tmp_path, "one", {**MINI_DOCS, **SAFETY}))
+    both = open_libraries(registry)
+    for query in ("防溺水教育", "发展党员", "教师培训", "学位供给", "消防演练", "普惠性幼儿园"):
+        assert both.search(query, k=1)[0].source == one.search(query, k=1)[0].source, query
+
+
+def test_a_words_weight_together_is_its_weight_over_every_librarys_chunks(registry, fake_model):
+    both = open_libraries(registry)
+    teaching = both.members["教学"]
+    scale = both._word_scale(teaching)
+    assert scale("安全") < 1.0  # common in the safety library: it tells less once both are searched
+    assert scale("党员") > 1.0  # only in teaching's: rarer among all the chunks than among its own

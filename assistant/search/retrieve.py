@@ -10,6 +10,7 @@ set together); results.py turns the ranking into results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,16 +156,18 @@ class Searcher:
         pool = self.pool(query, k, filters)
         return self.rank(pool, self.fusion.combine(pool.signals), k) if pool is not None else []
 
-    def pool(self, query: str, k: int, filters: Filters | None = None) -> CandidatePool | None:
+    def pool(self, query: str, k: int, filters: Filters | None = None,
+             word_scale: Callable[[str], float] | None = None) -> CandidatePool | None:
         """A query's candidates and their signals, before they are fused (None: nothing can match).
-        Several libraries fuse their pools together (federation.py)."""
+        Several libraries fuse their pools together (federation.py); `word_scale` then puts each
+        word's BM25 on the scale of all of them (their IDF over every library's chunks)."""
         query = check_query(query, k)
         allowed = self.allowed_docs(filters or Filters())
         mask = None if allowed is None else allowed[self.index.chunk_doc]
         if self.index.size == 0 or (mask is not None and not mask.any()):
             return None
         plan = self.plan(query)
-        rows, signals = self.signals(plan, max(MIN_CANDIDATES, 20 * k), mask)
+        rows, signals = self.signals(plan, max(MIN_CANDIDATES, 20 * k), mask, word_scale)
         return CandidatePool(query, plan, filters, allowed, rows, signals)
 
     def rank(self, pool: CandidatePool, combined: np.ndarray, k: int) -> list[SearchResult]:
@@ -216,15 +219,20 @@ class Searcher:
             best = max((r for r in mine.tolist() if r in fused), key=fused.get, default=int(mine[0]))
             fused[best] = top + 2.0 + (len(named) - n) * 1e-3
 
-    def signals(self, plan: QueryPlan, n: int, mask: np.ndarray | None) -> tuple[np.ndarray, dict]:
+    def signals(self, plan: QueryPlan, n: int, mask: np.ndarray | None,
+                word_scale: Callable[[str], float] | None = None) -> tuple[np.ndarray, dict]:
         """Candidate chunk rows (the best `n` of every signal) and each signal on them."""
         expand = plan.expansions and self.fusion.expanded_dense > 0
         texts = [plan.simplified] + ([plan.expanded] if expand else [])
         qv = self.embedder.encode(texts)
         qe = qv[-1]
         bm25, size = self.index.bm25, self.index.size
-        words = bm25.scores(plan.weights, size)
-        expansions = bm25.scores(list(plan.expansion_words), size)
+        if word_scale is None:
+            words = bm25.scores(plan.weights, size)
+            expansions = bm25.scores(list(plan.expansion_words), size)
+        else:
+            words = bm25.scores({w: x * word_scale(w) for w, x in plan.weights.items()}, size)
+            expansions = bm25.scores({w: word_scale(w) for w in plan.expansion_words}, size)
         if mask is not None:
             words, expansions = np.where(mask, words, 0.0), np.where(mask, expansions, 0.0)
         allowed_ids = None if mask is None else np.flatnonzero(mask)
