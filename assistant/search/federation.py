@@ -12,7 +12,8 @@ questions, the seeds and the 72 reports searched together score as one index of 
 An engine without candidate pools (another backend) merges by its results' relevance instead.
 
 Documents keep their ids; a result says its library (`SearchResult.library`, shown in its
-citation). Every library must use the same embedding model (loaded once for all).
+citation). Every library must use the same embedding model (loaded once for all, and the
+question encoded once).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from indexer.store import IndexProblem
 
 from .collection import Collection
 from .results import fold_copies
+from .retrieve import Together
 
 if TYPE_CHECKING:
     from indexer.store import DocumentRow, SectionRow
@@ -144,7 +146,9 @@ class Federation:
         return kept
 
     def _fused(self, query: str, k: int, filters: Filters | None) -> list[SearchResult]:
-        pools = [(name, m, m.pool(query, k, filters, self._word_scale(m))) for name, m in self.members.items()]
+        encodings: dict = {}  # the question encoded once for every library (one model)
+        pools = [(name, m, m.pool(query, k, filters, Together(self._word_scale(m), encodings)))
+                 for name, m in self.members.items()]
         pools = [(name, m, p) for name, m, p in pools if p is not None]
         if not pools:
             return []

@@ -11,7 +11,7 @@ set together); results.py turns the ranking into results.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -63,6 +63,21 @@ class CandidatePool:
     allowed: np.ndarray | None  # per document row, or None: every document
     rows: np.ndarray  # candidate chunk rows
     signals: dict[str, np.ndarray]  # each signal on the rows
+
+
+@dataclass
+class Together:
+    """What one search over several libraries shares with each of them (federation.py): each
+    word's BM25 on the scale of all of them, and the question's encodings, computed once."""
+
+    word_scale: Callable[[str], float] | None = None
+    encodings: dict = field(default_factory=dict)  # (model, texts) -> vectors
+
+    def encoded(self, model: str, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        key = (model, tuple(texts))
+        if key not in self.encodings:
+            self.encodings[key] = encode(texts)
+        return self.encodings[key]
 
 
 class Searcher:
@@ -157,17 +172,16 @@ class Searcher:
         return self.rank(pool, self.fusion.combine(pool.signals), k) if pool is not None else []
 
     def pool(self, query: str, k: int, filters: Filters | None = None,
-             word_scale: Callable[[str], float] | None = None) -> CandidatePool | None:
+             together: Together | None = None) -> CandidatePool | None:
         """A query's candidates and their signals, before they are fused (None: nothing can match).
-        Several libraries fuse their pools together (federation.py); `word_scale` then puts each
-        word's BM25 on the scale of all of them (their IDF over every library's chunks)."""
+        Several libraries fuse their pools together (federation.py), sharing `together`."""
         query = check_query(query, k)
         allowed = self.allowed_docs(filters or Filters())
         mask = None if allowed is None else allowed[self.index.chunk_doc]
         if self.index.size == 0 or (mask is not None and not mask.any()):
             return None
         plan = self.plan(query)
-        rows, signals = self.signals(plan, max(MIN_CANDIDATES, 20 * k), mask, word_scale)
+        rows, signals = self.signals(plan, max(MIN_CANDIDATES, 20 * k), mask, together)
         return CandidatePool(query, plan, filters, allowed, rows, signals)
 
     def rank(self, pool: CandidatePool, combined: np.ndarray, k: int) -> list[SearchResult]:
@@ -220,13 +234,14 @@ class Searcher:
             fused[best] = top + 2.0 + (len(named) - n) * 1e-3
 
     def signals(self, plan: QueryPlan, n: int, mask: np.ndarray | None,
-                word_scale: Callable[[str], float] | None = None) -> tuple[np.ndarray, dict]:
+                together: Together | None = None) -> tuple[np.ndarray, dict]:
         """Candidate chunk rows (the best `n` of every signal) and each signal on them."""
         expand = plan.expansions and self.fusion.expanded_dense > 0
         texts = [plan.simplified] + ([plan.expanded] if expand else [])
-        qv = self.embedder.encode(texts)
+        qv = together.encoded("dense", texts, self.embedder.encode) if together else self.embedder.encode(texts)
         qe = qv[-1]
         bm25, size = self.index.bm25, self.index.size
+        word_scale = together.word_scale if together else None
         if word_scale is None:
             words = bm25.scores(plan.weights, size)
             expansions = bm25.scores(list(plan.expansion_words), size)
@@ -241,7 +256,8 @@ class Searcher:
         candidates.append(_top(words + self.fusion.expansion_weight * expansions, n, positive=True))
         uq = None
         if self._has_second:
-            uq = second.encode([plan.expanded])[0]
+            uq = (together.encoded("second", [plan.expanded], second.encode) if together
+                  else second.encode([plan.expanded]))[0]
             candidates.append(vectors.search(index.use_index, index.use_params, uq, n, allowed_ids, index.use_chunks))
             sent_rows = self._sentence_candidates(uq, 4 * n)
             if sent_rows is not None:
