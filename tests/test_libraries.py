@@ -130,3 +130,30 @@ def test_a_words_weight_together_is_its_weight_over_every_librarys_chunks(regist
     scale = both._word_scale(teaching)
     assert scale("安全") < 1.0  # common in the safety library: it tells less once both are searched
     assert scale("党员") > 1.0  # only in teaching's: rarer among all the chunks than among its own
+
+
+def test_who_may_read_and_edit_a_library(registry, tmp_path):
+    from assistant.office.accounts import UsersFile
+    from assistant.office.libraries import Person, may_edit, may_read, readable
+
+    registry.grant("教学", "group:督导", "reader")
+    registry.grant("教学", "wang", "editor")
+    registry.grant("安全", "*", "reader")
+    lib = registry.get("教学")
+    zhao, wang, li = Person("zhao", ("督导",)), Person("wang"), Person("li", ("校办",))
+    assert may_read(lib, zhao) and not may_edit(lib, zhao)
+    assert may_read(lib, wang) and may_edit(lib, wang)
+    assert not may_read(lib, li) and readable(registry, li) == ["安全"]  # `*`: every user
+    assert readable(registry, Person("admin", is_admin=True)) == ["教学", "安全"]
+    assert may_edit(registry.get("安全"), Person("admin", is_admin=True))
+
+    users = UsersFile(tmp_path / "users.json")
+    users.add("zhao", "reader", "zhao-pass-1", groups=["督导", "党建办"])
+    users.add("zhao", "reader", "zhao-pass-2")  # a new password keeps the groups
+    assert users.get("zhao").groups == ("督导", "党建办")
+    out = subprocess.run([sys.executable, "-m", "webui.cli", "library", "access", "zhao", "--json", "--users",
+                          str(users.path), "--libraries", str(registry.path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["libraries"] == [{"library": "教学", "read": True, "edit": False},
+                                                  {"library": "安全", "read": True, "edit": False}]

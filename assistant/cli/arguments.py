@@ -203,6 +203,8 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--users", default=env("POLICYQA_USERS"), help="用户文件（默认 $POLICYQA_USERS）")
     sp.add_argument("--role", choices=["admin", "reader"], default="reader", help="角色：admin 或 reader（默认 reader）")
     sp.add_argument("--password", help="密码（不给出时在终端中输入，至少 8 个字符）")
+    sp.add_argument("--group", action="append", default=[], metavar="GROUP",
+                    help="所属的组（如部门“督导”；可重复；库的权限中写作 group:督导）。不给出时保留原有的组")
     sp.set_defaults(func=handlers["user"], k=1)
 
     sp = sub.add_parser("key", help="管理 API 密钥（JSON 接口、OpenAI 兼容接口、MCP、问答框）：create、list、revoke")
@@ -216,17 +218,18 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="以 JSON 输出")
     sp.set_defaults(func=handlers["key"], k=1)
 
-    sp = sub.add_parser("library", help="管理多个库（各部门的文件与索引）：add、list、rename、remove、grant、revoke")
-    sp.add_argument("action", choices=["add", "list", "rename", "remove", "grant", "revoke"],
-                    help="add、list、rename、remove（只从库文件中去掉，文件夹保留）、grant、revoke")
-    sp.add_argument("name", nargs="?", help="库名（如“党建”）")
+    sp = sub.add_parser("library", help="管理多个库（各部门的文件与索引）：add、list、rename、remove、grant、revoke、access")
+    sp.add_argument("action", choices=["add", "list", "rename", "remove", "grant", "revoke", "access"],
+                    help="add、list、rename、remove（只从库文件中去掉，文件夹保留）、grant、revoke、access（某用户能读、能改哪些库）")
+    sp.add_argument("name", nargs="?", help="库名（如“党建”）；access：用户名")
     sp.add_argument("target", nargs="?", help="rename：新名称；grant / revoke：用户名、group:组名 或 *（所有用户）")
     sp.add_argument("--libraries", default=env("POLICYQA_LIBRARIES"), help="库文件（默认 $POLICYQA_LIBRARIES）")
     sp.add_argument("--index", help="add：该库的索引文件夹或后端地址")
     sp.add_argument("--corpus", help="add：该库的文档文件夹")
     sp.add_argument("--as", dest="role", choices=["reader", "editor"], default="reader",
                     help="grant：reader（阅读、提问）或 editor（也可上传、移除、重建）；默认 reader")
-    sp.add_argument("--json", action="store_true", help="以 JSON 输出（list）")
+    sp.add_argument("--users", default=env("POLICYQA_USERS"), help="access：用户文件（默认 $POLICYQA_USERS）")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出（list、access）")
     sp.set_defaults(func=handlers["library"], k=1)
 
     sp = sub.add_parser("mcp", help="以 stdio 提供 MCP 服务，供本机的 AI 助手调用（工具：search、ask、get_document 等）")

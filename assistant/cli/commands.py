@@ -346,7 +346,7 @@ def cmd_user(args) -> int:
     users = UsersFile(Path(args.users))
     if args.action == "list":
         for account in users.accounts().values():
-            print(f"{account.name}\t{'管理员' if account.is_admin else '读者'}")
+            print(f"{account.name}\t{'管理员' if account.is_admin else '读者'}\t{'、'.join(account.groups) or '-'}")
         return 0
     if not args.name:
         raise UserError(f"请给出用户名，例如：policyqa user {args.action} zhang --users {args.users}")
@@ -361,7 +361,7 @@ def cmd_user(args) -> int:
         password = getpass.getpass("密码：")
         if getpass.getpass("再输入一次：") != password:
             raise AccountError("两次输入的密码不一致")
-    account = users.add(args.name, args.role, password)
+    account = users.add(args.name, args.role, password, groups=args.group or None)
     print(f"已保存用户：{account.name}（{'管理员' if account.is_admin else '读者'}）→ {args.users}", file=sys.stderr)
     return 0
 

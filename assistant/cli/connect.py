@@ -85,6 +85,8 @@ def cmd_library(args) -> int:
         return 0
     if not args.name:
         raise UserError(f"请给出库名，例如：policyqa library {args.action} 党建 --libraries {args.libraries}")
+    if args.action == "access":
+        return _library_access(registry, args)
     if args.action == "add":
         if not args.index:
             raise UserError("请用 --index 给出该库的索引文件夹（policyqa index 文档文件夹 --index 它 建立）")
@@ -107,4 +109,25 @@ def cmd_library(args) -> int:
     else:
         registry.revoke(args.name, args.target)
         print(f"已取消 {args.target} 在库“{args.name}”中的权限", file=sys.stderr)
+    return 0
+
+
+def _library_access(registry, args) -> int:
+    """`policyqa library access USER`: which libraries a user may read and edit."""
+    from ..office.accounts import UsersFile
+    from ..office.libraries import Person, may_edit, may_read
+
+    if not args.users:
+        raise UserError("请用 --users 指定用户文件（或设置 POLICYQA_USERS）")
+    account = UsersFile(Path(args.users)).get(args.name)
+    if account is None:
+        raise UserError(f"用户文件中没有用户 {args.name}")
+    person = Person(account.name, account.groups, account.is_admin)
+    rows = [{"library": lib.name, "read": may_read(lib, person), "edit": may_edit(lib, person)}
+            for lib in registry.libraries()]
+    if args.json:
+        _print_json({"user": account.name, "groups": list(account.groups), "admin": account.is_admin, "libraries": rows})
+        return 0
+    for r in rows:
+        print(f"{r['library']}\t{'可编辑' if r['edit'] else '可阅读' if r['read'] else '无权限'}")
     return 0

@@ -6,7 +6,11 @@ salted, `scrypt$n$r$p$salt$hash`), never as text. The file is JSON, written atom
 readable by its owner only:
 
     {"format": "policyqa-users", "version": 1,
-     "users": [{"name": "zhang", "role": "admin", "password": "scrypt$16384$8$1$…$…"}]}
+     "users": [{"name": "zhang", "role": "admin", "password": "scrypt$16384$8$1$…$…",
+                "groups": ["督导"]}]}
+
+Groups (a department, a team) are named in the libraries' permissions as `group:督导`
+(assistant/office/libraries.py).
 
 `policyqa user add NAME --role admin|reader --users FILE` writes it; the page reads it with
 `--users FILE` (or POLICYQA_USERS) and notices changes without a restart.
@@ -60,6 +64,7 @@ class Account:
     name: str
     role: str
     password: str = ""  # the hash
+    groups: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -107,14 +112,17 @@ class UsersFile:
             return None
         return account if verify_password(password, account.password) else None
 
-    def add(self, name: str, role: str, password: str) -> Account:
+    def add(self, name: str, role: str, password: str, groups: list[str] | None = None) -> Account:
+        """A new account, or an existing one's role and password (its groups kept unless given)."""
         name = check_name(name)
         if role not in ROLES:
             raise AccountError(f"角色应为 {' 或 '.join(ROLES)}（收到“{role}”）")
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符")
         accounts = self.accounts()
-        accounts[name] = Account(name, role, hash_password(password))
+        kept = accounts[name].groups if name in accounts else ()
+        accounts[name] = Account(name, role, hash_password(password),
+                                 tuple(dict.fromkeys(check_name(g) for g in groups)) if groups is not None else kept)
         self._save(accounts)
         return accounts[name]
 
@@ -134,7 +142,8 @@ class UsersFile:
 
     def _save(self, accounts: dict[str, Account]) -> None:
         data = {"format": FORMAT, "version": 1,
-                "users": [{"name": a.name, "role": a.role, "password": a.password} for a in accounts.values()]}
+                "users": [{"name": a.name, "role": a.role, "password": a.password, "groups": list(a.groups)}
+                          for a in accounts.values()]}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         try:
@@ -158,5 +167,8 @@ def _parse(path: Path) -> dict[str, Account]:
     for row in data["users"]:
         if not isinstance(row, dict) or row.get("role") not in ROLES or not isinstance(row.get("password"), str):
             raise AccountError(f"用户文件 {path} 中有一条记录不完整")
-        accounts[row["name"]] = Account(str(row["name"]), row["role"], row["password"])
+        groups = row.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise AccountError(f"用户文件 {path} 中用户 {row['name']} 的组不是文字列表")
+        accounts[row["name"]] = Account(str(row["name"]), row["role"], row["password"], tuple(groups))
     return accounts

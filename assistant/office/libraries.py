@@ -143,6 +143,33 @@ class LibrariesFile:
             raise LibrariesError(f"无法写入库文件 {self.path}：{os_reason(e)}") from e
 
 
+@dataclass(frozen=True)
+class Person:
+    """Who asks, as the libraries' permissions see them."""
+
+    name: str
+    groups: tuple[str, ...] = ()
+    is_admin: bool = False
+
+    def named_by(self, entries: list[str]) -> bool:
+        """Whether a readers or editors list names this person: by name, by `group:NAME`, or `*`."""
+        return any(e == "*" or e == self.name or (e.startswith("group:") and e[6:] in self.groups) for e in entries)
+
+
+def may_read(library: Library, person: Person) -> bool:
+    """Administrators read everything; others a library that names them as reader or editor."""
+    return person.is_admin or person.named_by(library.readers) or person.named_by(library.editors)
+
+
+def may_edit(library: Library, person: Person) -> bool:
+    """Upload, remove, restore, rebuild in it: administrators and its editors."""
+    return person.is_admin or person.named_by(library.editors)
+
+
+def readable(registry: LibrariesFile, person: Person) -> list[str]:
+    return [lib.name for lib in registry.libraries() if may_read(lib, person)]
+
+
 def open_libraries(registry: LibrariesFile, names: list[str] | None = None, model: str | None = None,
                    thesaurus=None) -> SearchEngine:
     """One library's engine, or several searched as one (all of the file's when `names` is empty)."""
