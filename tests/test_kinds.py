@@ -170,3 +170,28 @@ def test_a_corpus_without_its_index_is_refused_in_chinese(capsys):
     assert main(["eval", "../shared/eval/dev-kinds.jsonl", "--corpus", "seeds"]) == 1
     err = capsys.readouterr().err
     assert "参数 --corpus 应写成 名称=索引" in err and "argument" not in err
+
+
+def test_a_topic_whose_words_never_meet_in_one_sentence_is_found_by_its_rarest_word(tmp_path):
+    """In a large collection `学校` is distinctive too, and no sentence says 清廉 and 学校 together:
+    the document that writes 清廉校风 still answers 哪些文件写到了清廉学校建设."""
+    from assistant.answers.answer import Answerer
+    from assistant.search.index import load_index
+    from assistant.search.retrieve import Searcher
+    from indexer.build import build_index
+    from indexer.embed import FakeEmbedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "甲区.txt").write_text("甲区教育局2023年工作要点\n一、从严治党\n1.营造清廉校风师风。\n2.建设书香校园。\n",
+                                   encoding="utf-8")
+    topics = ["近视防控", "课后服务", "体育锻炼", "劳动教育", "心理健康", "教师培训", "食品安全", "校园足球"]
+    for n in range(150):
+        school = "学校" if n % 10 == 0 else "单位"
+        (corpus / f"文件{n:03d}.txt").write_text(
+            f"第{n}号通知\n一、要求\n1.各{school}做好{topics[n % len(topics)]}工作，第{n}批次落实。\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
+    answerer = Answerer(Searcher(load_index(tmp_path / "index"), embedder=FakeEmbedder()))
+    ans = answerer.answer("哪些文件写到了清廉学校建设")
+    assert ans.status == "ok" and "甲区教育局2023年工作要点" in ans.lead, ans.message
+    assert answerer.answer("哪些文件写到了元宇宙学校建设").status == "not_found"

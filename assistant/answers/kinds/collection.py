@@ -36,6 +36,7 @@ _BY_PLACE = re.compile(r"哪(?:些|几|个)(?:个)?(?:区县|区|县|地区|地�
 _FIRST = re.compile(r"最早|最先|首次|第一次|哪一?年(?:开始|起)")
 _LAST = re.compile(r"最晚|最近一次|最后一次")
 COMMON_SHARE = 0.2  # a word in more than this share of passages is common: not a mention alone
+RAREST_SHARE = 0.01  # a topic's rarest word stands for it alone only when this rare
 MAX_POINTS = 12
 
 
@@ -88,6 +89,19 @@ def find_mentions(asking: Asking, docs: list[DocumentRow], topic: str) -> list[M
     words = _distinctive(asking, topic)
     if not words:
         return []
+    found = _mentioning(asking, docs, texts, words)
+    if not found and len(words) > 1:
+        # In a larger collection more of the topic's words count as distinctive, and a sentence
+        # seldom holds all of them (清廉学校建设 → 清廉, 学校; 金坛 writes 清廉校风): the rarest one
+        # then, provided it is distinctive by itself.
+        df, n = asking.engine.document_frequencies()
+        rarest = min(words, key=lambda w: df.get(w, 0))
+        if df.get(rarest, 0) <= RAREST_SHARE * max(n, 1):
+            found = _mentioning(asking, docs, texts, [rarest])
+    return found
+
+
+def _mentioning(asking: Asking, docs: list[DocumentRow], texts: dict[str, str], words: list[str]) -> list[Mention]:
     found = [_mention(asking, d, texts[d.doc_id], lambda s: all(w in s for w in words))
              for d in docs if all(w in texts[d.doc_id] for w in words)]
     return [m for m in found if m.count]
