@@ -2,7 +2,7 @@
 upload, remove and restore documents (webui/ has the page itself).
 
     python ui.py [--index DIR] [--corpus DIR] [--host 127.0.0.1] [--port 7860]
-                 [--users FILE | --auth user:password] [--today YYYY-MM-DD]
+                 [--users FILE | --auth user:password] [--today YYYY-MM-DD] [--libraries FILE]
 
 Run as a program, the index and models start loading before Gradio is imported (~3 s of
 the ~5 s start-up), so the two go on at once.
@@ -14,7 +14,7 @@ import argparse
 import gc
 import sys
 
-from webui.options import Options, add_arguments, start_service
+from webui.options import Options, add_arguments, start_shelf
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -39,5 +39,5 @@ if __name__ == "__main__":
     # word segmenter's dictionary, the index): collecting garbage among them only costs time.
     # Collection resumes, with them set aside, once the page is built (webui.server.serve).
     gc.disable()
-    started = start_service(parse_args())
+    started = start_shelf(parse_args())
     sys.exit(main(service=started))

@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 def launch(service: Service, auth: tuple[str, str] | None = None, users=None, idle_minutes: float | None = None,
-           **kwargs):
+           shelf=None, **kwargs):
     """The page as `python ui.py` serves it, on a free port of 127.0.0.1."""
     from webui.access import Access
     from webui.layout import build_app
@@ -32,7 +32,7 @@ def launch(service: Service, auth: tuple[str, str] | None = None, users=None, id
 
     access = Access(users=users, admin=auth, audit=service.audit, idle_minutes=idle_minutes)
     use_page_files()  # as serve() does: before the page is built
-    app = build_app(service, access)
+    app = build_app(service, access, shelf)
     port = free_port()
     serve_page(app, "127.0.0.1", port, access=access, prevent_thread_lock=True, quiet=True, **kwargs)
     return app, f"http://127.0.0.1:{port}/"

@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse
 
 from assistant.office.accounts import ADMIN, READER, UsersFile, check_name
 from assistant.office.journal import Audit
+from assistant.office.libraries import Person
 from assistant.office.throttle import DEVICE_DAYS, DeviceTokens, LoginThrottle, RateLimit, Summary
 from indexer.errors import PolicyQAError
 
@@ -80,6 +81,11 @@ class Access:
             return ADMIN
         account = self.users.get(name or "") if self.users is not None else None
         return account.role if account is not None else READER
+
+    def person(self, name: str | None) -> Person:
+        """Who asks, for the libraries' permissions: without a login everyone administers."""
+        account = self.users.get(name or "") if self.users is not None and name else None
+        return Person(name or "", account.groups if account is not None else (), self.role(name) == ADMIN)
 
     def user(self, request) -> str:
         return (getattr(request, "username", None) or "") if request is not None else ""

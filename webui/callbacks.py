@@ -14,6 +14,7 @@ from assistant.answers.followup import understand
 from assistant.answers.record import Answer
 from assistant.office.library import list_documents
 from assistant.office.service import Service
+from assistant.office.shelf import LibraryView, Shelf
 from assistant.office.throttle import RateLimit
 from assistant.present.render import (
     answer_html,
@@ -88,16 +89,26 @@ def shown(render: Callable[[], str]) -> str:
 class Page:
     """问答, 检索 and 文档: questions, conversations, feedback, documents."""
 
-    def __init__(self, service: Service, access: Access):
-        self.service = service
+    def __init__(self, service: Service, access: Access, shelf: Shelf | None = None):
+        self.service = service  # the journals, and the library that uploads and removals change
         self.access = access
+        self.shelf = shelf or Shelf.single(service)
         self.votes = RateLimit(FEEDBACK_BURST, FEEDBACK_PER_HOUR)
+
+    def reading(self, request) -> LibraryView:
+        """What the caller may read: every document a callback shows comes from here."""
+        return self.shelf.view(self.access.person(self.access.user(request)))
 
     # -- lists from the index as it is now -------------------------------------------------
 
-    def choices(self):
+    def _documents(self, request):
+        if request is None and self.shelf.several:
+            return []  # the page as built, before anyone is known: its lists are filled on load
+        return list_documents(self.reading(request).engine)
+
+    def choices(self, request: gr.Request = None):
         try:
-            docs = list_documents(self.service.engine)
+            docs = self._documents(request)
         except PolicyQAError:
             return [], [], []
         years = sorted({str(d.year) for d in docs if d.year}, reverse=True)
@@ -105,17 +116,17 @@ class Page:
         titles = [(f"{d.title}（{d.source}）", d.doc_id) for d in docs]
         return years, regions, titles
 
-    def table(self) -> list[list]:
+    def table(self, request: gr.Request = None) -> list[list]:
         try:
-            docs = list_documents(self.service.engine)
+            docs = self._documents(request)
         except PolicyQAError:
             return []
         return [[d.title, d.year or "", d.region, d.doc_type + (" · 扫描件" if d.ocr_pages else "")] for d in docs]
 
-    def documents(self) -> list[list]:
+    def documents(self, request: gr.Request = None) -> list[list]:
         """Every indexed document with all its fields, for scripts."""
         try:
-            docs = list_documents(self.service.engine)
+            docs = list_documents(self.reading(request).engine)
         except PolicyQAError:
             return []
         return [[d.title, d.org, d.doc_number, d.date, d.year or "", d.region, d.doc_type, d.sections, d.source,
@@ -125,9 +136,9 @@ class Page:
         """Every list of the page, as the index is now: the table, the filters of both tabs,
         the document pickers; and the index's stamp, to notice the next change. Removed
         documents are listed to administrators only."""
-        years, regions, titles = self.choices()
+        years, regions, titles = self.choices(request)
         removed = self._removed_choices() if self.access.is_admin(request) else []
-        return (self.service.stamp(), self.table(),
+        return (self._stamp(request), self.table(request),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=titles), gr.update(choices=titles, value=None), gr.update(choices=removed, value=None),
@@ -136,9 +147,15 @@ class Page:
     def lists_if_changed(self, seen: str, request: gr.Request = None) -> tuple:
         """After any action: the lists again if a rebuild landed since this tab last saw them
         (an upload or a removal in another tab), else nothing changes."""
-        if seen == self.service.stamp():
+        if seen == self._stamp(request):
             return (seen, *(gr.update() for _ in range(12)))
         return self.lists(request)
+
+    def _stamp(self, request) -> str:
+        try:
+            return self.reading(request).stamp()
+        except PolicyQAError:
+            return "none"
 
     def _removed_choices(self) -> list[tuple[str, str]]:
         try:
@@ -167,10 +184,10 @@ class Page:
 
     # -- 问答 --------------------------------------------------------------------------------
 
-    def _answers(self, question: str, filters: Filters, user: str = ""):
+    def _answers(self, question: str, filters: Filters, user: str = "", request=None):
         """The answer as it is written (one yield, or several while a language model streams)."""
         answer: Answer | None = None
-        for answer in self.service.ask(question or "", k=5, filters=filters):
+        for answer in self.reading(request).ask(question or "", k=5, filters=filters):
             yield answer
         if answer is not None and answer.status == "not_found":
             try:
@@ -185,7 +202,7 @@ class Page:
             understood, follow = understand(clean_query(question), clean_query(follow_up_of) or None)
             lead = notice(question) + (_understood(understood) if follow else "")
             filters = filters_of(years, regions, docs, current_only)
-            for answer in self._answers(understood, filters, self.access.user(request)):
+            for answer in self._answers(understood, filters, self.access.user(request), request):
                 passages = result_cards(answer.question, answer.passages) if answer.status == "ok" else ""
                 yield lead + answer_html(answer), passages
         except PolicyQAError as e:
@@ -207,7 +224,7 @@ class Page:
             understood, follow = understand(asked, previous)
             lead = notice(question) + (_understood(understood) if follow else "")
             answer = None
-            for answer in self._answers(understood, filters, user):
+            for answer in self._answers(understood, filters, user, request):
                 passages = result_cards(answer.question, answer.passages) if answer.status == "ok" else ""
                 yield (lead + answer_html(answer), filter_notice(filters) + passages, conversation_html(history),
                        history, understood, gr.update(visible=answer.status == "ok"), "")
@@ -249,10 +266,10 @@ class Page:
     # -- 检索 --------------------------------------------------------------------------------
 
     def search(self, query: str, k: float, years: list, regions: list, docs: list | None = None,
-               current_only: bool = False) -> str:
+               current_only: bool = False, request: gr.Request = None) -> str:
         def shown_results() -> str:
             filters = filters_of(years, regions, docs, current_only)
-            results = self.service.search(query, k=bounded_k(k), filters=filters)
+            results = self.reading(request).search(query, k=bounded_k(k), filters=filters)
             return notice(query) + filter_notice(filters) + result_cards(clean_query(query), results)
 
         return shown(shown_results)
@@ -263,24 +280,24 @@ class Page:
 
     # -- 文档 --------------------------------------------------------------------------------
 
-    def show(self, doc_id: str, section_key: str = "") -> str:
+    def show(self, doc_id: str, section_key: str = "", request: gr.Request = None) -> str:
         if not doc_id:
             return message("请在上表中点选一个文档，或从“查看文档”中选择。")
-        return shown(lambda: document_html(self.service.engine, doc_id, section_key or ""))
+        return shown(lambda: document_html(self.reading(request).engine, doc_id, section_key or ""))
 
-    def series_pair(self, doc_id: str):
+    def series_pair(self, doc_id: str, request: gr.Request = None):
         """The change list's two documents for a document of a series: the plan it follows, and it."""
         try:
-            earlier = previous_in_series(collection_of(self.service.engine).series, doc_id or "")
+            earlier = previous_in_series(collection_of(self.reading(request).engine).series, doc_id or "")
         except PolicyQAError:
             earlier = None
         if not earlier:
             return gr.update(), gr.update()
         return gr.update(value=earlier), gr.update(value=doc_id)
 
-    def pick_row(self, evt: gr.SelectData):
+    def pick_row(self, evt: gr.SelectData, request: gr.Request = None):
         try:
-            docs = self.service.engine.documents()
+            docs = self.reading(request).engine.documents()
             doc_id = docs[evt.index[0]].doc_id if evt is not None and evt.index else ""
         except (PolicyQAError, IndexError, TypeError):
             doc_id = ""
@@ -292,7 +309,7 @@ class Page:
         doc_id, key = params.get("doc", ""), params.get("section", "")
         if not doc_id:
             return gr.update(), gr.update(), gr.update()
-        return gr.Tabs(selected="docs"), gr.update(value=doc_id), self.show(doc_id, key)
+        return gr.Tabs(selected="docs"), gr.update(value=doc_id), self.show(doc_id, key, request)
 
 
 def own_turns(history, user: str) -> list[dict]:

@@ -11,6 +11,7 @@ import gradio as gr
 
 from assistant.office.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
 from assistant.office.service import Service
+from assistant.office.shelf import Shelf
 from assistant.present.render import CSS, esc
 from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
@@ -65,12 +66,14 @@ def current_box(prefix: str) -> gr.Checkbox:
                        info="不看已废止或已被新版本取代的文件")
 
 
-def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
+def build_app(service: Service, access: Access | None = None, shelf: Shelf | None = None) -> gr.Blocks:
+    """The page over `service` (its one library), or over the libraries of `shelf`, each
+    caller reading those they may (assistant/office/shelf.py)."""
     access = access or Access()
-    page = Page(service, access)
+    page = Page(service, access, shelf)
     admin = Admin(service, access, page)
     keys = KeyAdmin(access)
-    drafting = Drafting(service)
+    drafting = Drafting(page.reading)
     years, regions, titles = page.choices()
     try:
         _ = service.engine
@@ -80,6 +83,7 @@ def build_app(service: Service, access: Access | None = None) -> gr.Blocks:
 
     with gr.Blocks(title="政策文件问答") as app:
         app.policyqa_service = service  # for the server's API routes (webui/api)
+        app.policyqa_shelf = page.shelf
         gr.Markdown("## 政策文件问答\n提出问题，回答中的每一条都注明出自哪份文件的哪一节，并可一键打开原文。")
         who = gr.HTML(elem_id="pq-who")
         with gr.Accordion("修改密码", open=False, visible=False, elem_id="pq-account") as account_box:

@@ -18,13 +18,14 @@ from starlette.middleware import Middleware
 from assistant.office.accounts import UsersFile
 from assistant.office.library import MAX_UPLOAD_BYTES
 from assistant.office.service import Service
+from assistant.office.shelf import Shelf
 from indexer import store
 from indexer.cache import policyqa_cache
 
 from .access import Access, LoginGate, parse_auth
 from .api import programmable
 from .layout import ASK_CONCURRENCY, PAGE_CSS, build_app
-from .options import Options, start_service
+from .options import Options, start_shelf
 
 log = logging.getLogger("policyqa.ui")
 # At most this many requests wait; beyond that Gradio answers "queue full" at once instead of
@@ -50,12 +51,13 @@ def access_for(options: Options, service: Service) -> Access:
     return Access(users=users, admin=parse_auth(options.auth), audit=service.audit, idle_minutes=options.session_idle)
 
 
-def serve(options: Options, service: Service | None = None) -> None:
+def serve(options: Options, started: Service | Shelf | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    service = service or start_service(options)
+    shelf = started if isinstance(started, Shelf) else Shelf.single(started) if started else start_shelf(options)
+    service = shelf.default
     access = access_for(options, service)
     use_page_files()  # before the page is built: its components keep the folder
-    app = build_app(service, access)
+    app = build_app(service, access, shelf)
     gc.freeze()  # what start-up made stays: keep it out of every later collection
     gc.enable()
     stop_on_sigterm()
@@ -79,7 +81,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, access: Ac
     app_kwargs = {"middleware": [Middleware(LoginGate, access=access)]} if access.enabled else {}
     service = getattr(app, "policyqa_service", None)
     if service is not None:  # the JSON API, the OpenAI-compatible endpoint, MCP and the widget, on this port
-        surface = programmable(service, access)
+        surface = programmable(service, access, getattr(app, "policyqa_shelf", None))
         app_kwargs.update(routes=surface.routes, lifespan=surface.lifespan)
     return app.launch(server_name=host, server_port=port, share=share, auth=access.check if access.enabled else None,
                       css=PAGE_CSS, show_error=False, max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"],

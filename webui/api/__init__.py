@@ -9,6 +9,7 @@ callers itself (auth.Gate), which is why LoginGate lets these paths through with
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from assistant.office.keys import KeysFile, keys_path_for
 from assistant.office.service import Service
+from assistant.office.shelf import LibraryView, NothingToRead, Shelf
 from indexer.errors import PolicyQAError
 
 from ..access import SESSION_USER, Access
-from .auth import ApiError, Gate
+from .auth import ApiError, Caller, Gate
 from .workers import IN_FLIGHT
 
 log = logging.getLogger("policyqa.api")
@@ -44,22 +46,29 @@ def keys_for(access: Access) -> KeysFile | None:
     return KeysFile(keys_path_for(access.users.path)) if access.users is not None else None
 
 
-def programmable(service: Service, access: Access) -> Programmable:
+def programmable(service: Service, access: Access, shelf: Shelf | None = None) -> Programmable:
     from .openai_compat import build_openai
     from .v1 import build_api
     from .widget import ROUTES as WIDGET
 
     gate = Gate(access, keys_for(access))
-    routes: list[BaseRoute] = [Mount("/api/v1", app=Guard(build_api(service, access, gate), gate)),
-                               Mount("/v1", app=Guard(build_openai(service, gate), gate)), *WIDGET]
+    shelf = shelf or Shelf.single(service)
+
+    def reading(caller: Caller) -> LibraryView:
+        return shelf.view(access.person(caller.user))
+
+    routes: list[BaseRoute] = [Mount("/api/v1", app=Guard(build_api(service, access, gate, shelf), gate)),
+                               Mount("/v1", app=Guard(build_openai(service, gate, reading), gate)), *WIDGET]
     mcp_app = None
     try:
         from assistant.interfaces.mcp_server import build_mcp
 
-        server = build_mcp(lambda: service.engine, service.answerer, name=f"policyqa-{service.library_name()}")
+        server = build_mcp(lambda: _mcp_reader().engine, lambda: _mcp_reader().answerer(),
+                           name=f"policyqa-{service.library_name()}")
         mcp_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
                                              host="0.0.0.0")
-        routes.append(Route("/mcp", endpoint=Guard(McpGate(mcp_app, gate), gate), methods=["GET", "POST", "DELETE"]))
+        routes.append(Route("/mcp", endpoint=Guard(McpGate(mcp_app, gate, reading), gate),
+                            methods=["GET", "POST", "DELETE"]))
     except PolicyQAError as e:  # the SDK is optional: the rest is served without it
         log.warning("%s", e)
 
@@ -74,22 +83,40 @@ def programmable(service: Service, access: Access) -> Programmable:
     return Programmable(routes, lifespan, gate)
 
 
-class McpGate:
-    """The MCP endpoint takes the API's keys and logins (scope `all`)."""
+# What the MCP caller of this request may read; the tools run in the request's context. Unset,
+# nothing can be read (a tool then refuses rather than reading every library).
+MCP_READER: contextvars.ContextVar[LibraryView | None] = contextvars.ContextVar("policyqa_mcp_reader", default=None)
 
-    def __init__(self, app, gate: Gate):
-        self.app, self.gate = app, gate
+
+def _mcp_reader() -> LibraryView:
+    view = MCP_READER.get()
+    if view is None:
+        raise NothingToRead("无法确认调用者可以阅读哪些库")
+    return view
+
+
+class McpGate:
+    """The MCP endpoint takes the API's keys and logins (scope `all`); its tools read what the
+    caller may read."""
+
+    def __init__(self, app, gate: Gate, reading):
+        self.app, self.gate, self.reading = app, gate, reading
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             from starlette.requests import Request
 
             try:
-                self.gate.caller(Request(scope), "read")
+                caller = self.gate.caller(Request(scope), "read")
             except ApiError as e:
                 response = JSONResponse({"error": {"code": e.code, "message": e.message}}, status_code=e.status,
                                         headers=e.headers)
                 return await response(scope, receive, send)
+            token = MCP_READER.set(self.reading(caller))
+            try:
+                return await self.app(scope, receive, send)
+            finally:
+                MCP_READER.reset(token)
         await self.app(scope, receive, send)
 
 

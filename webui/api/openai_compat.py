@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,12 +23,14 @@ from pydantic import BaseModel, Field
 from assistant.answers.followup import understand
 from assistant.interfaces.records import result_record
 from assistant.office.service import Service
+from assistant.office.shelf import LibraryView
 from assistant.present.plain import answer_text
 from assistant.present.render import cited_passages
 from assistant.search.query import clean_query
+from indexer.errors import PolicyQAError
 
-from .auth import ApiError, Gate
-from .v1 import _last, install_error_handlers
+from .auth import ApiError, Caller, Gate
+from .v1 import _call, _last, install_error_handlers
 from .workers import QUESTIONS
 
 
@@ -63,7 +65,7 @@ def citations_of(answer) -> list[dict]:
             for r in cited_passages(answer)] if answer.status == "ok" else []
 
 
-def build_openai(service: Service, gate: Gate) -> FastAPI:
+def build_openai(service: Service, gate: Gate, reading: Callable[[Caller], LibraryView]) -> FastAPI:
     app = FastAPI(title="policyqa OpenAI-compatible API", openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     install_error_handlers(app)
 
@@ -75,7 +77,7 @@ def build_openai(service: Service, gate: Gate) -> FastAPI:
 
     @app.post("/chat/completions")
     def chat(body: ChatBody, request: Request):
-        gate.caller(request, "ask")
+        view = reading(gate.caller(request, "ask"))
         asked = [clean_query(_text(m.content)) for m in body.messages if m.role == "user"]
         asked = [a for a in asked if a]
         if not asked:
@@ -83,11 +85,11 @@ def build_openai(service: Service, gate: Gate) -> FastAPI:
         question, _ = understand(asked[-1], asked[-2] if len(asked) > 1 else None)
         name = model_name(service)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        answers = service.ask(question, k=5)
+        answers = view.ask(question, k=5)
         if body.stream:
             return StreamingResponse(_chunks(answers, reply_id, created, name), media_type="text/event-stream")
         with QUESTIONS:
-            answer = _last(answers)
+            answer = _call(lambda: _last(answers))
         text = answer_text(answer)
         return {"id": reply_id, "object": "chat.completion", "created": created, "model": name,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
@@ -105,8 +107,12 @@ def _chunks(answers: Iterator, reply_id: str, created: int, name: str) -> Iterat
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    with QUESTIONS:
-        answer = _last(answers)  # a language model's answer grows; an extractive one comes whole
+    try:
+        with QUESTIONS:
+            answer = _last(answers)  # a language model's answer grows; an extractive one comes whole
+    except PolicyQAError as e:  # a refusal in the stream, as text: never a traceback
+        yield chunk({"content": str(e)})
+        answer = None
     if answer is not None:
         for line in answer_text(answer).splitlines(keepends=True):
             yield chunk({"content": line})

@@ -39,6 +39,7 @@ from assistant.interfaces.records import (
 )
 from assistant.office.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
 from assistant.office.service import Service
+from assistant.office.shelf import LibraryView, NothingToRead, Shelf
 from assistant.search.query import Filters, QueryError, clean_query
 from indexer.errors import PolicyQAError
 
@@ -146,11 +147,20 @@ def _call(fn):
         raise
     except QueryError as e:
         raise ApiError(400, "bad_request", str(e)) from e
+    except NothingToRead as e:
+        raise ApiError(403, "forbidden", str(e)) from e
     except PolicyQAError as e:
         raise ApiError(400, "refused", str(e)) from e
 
 
-def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
+def build_api(service: Service, access: Access, gate: Gate, shelf: Shelf | None = None) -> FastAPI:
+    """The routes over `service` (journals, the library that uploads change) and what each caller
+    may read of `shelf` (every route that reaches a document goes through `reading`)."""
+    shelf = shelf or Shelf.single(service)
+
+    def reading(caller: Caller) -> LibraryView:
+        return shelf.view(access.person(caller.user))
+
     app = FastAPI(title="policyqa API", version=f"{RECORDS_VERSION}.0",
                   description="政策文件检索与问答的 JSON 接口。记录与命令行 `--json` 的输出相同。"
                               "认证：`Authorization: Bearer pqa-…`（policyqa key create 建立），或页面登录后的会话。",
@@ -164,10 +174,10 @@ def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
 
     @app.post("/search", summary="检索段落", tags=["问答"])
     async def search(body: SearchBody, request: Request) -> dict:
-        gate.caller(request, "ask")
+        view = reading(gate.caller(request, "ask"))
         query = clean_query(body.query)
         return await run_question(
-            lambda: Record(_call(lambda: search_record(query, service.search(query, k=body.k, filters=body.filters())))),
+            lambda: Record(_call(lambda: search_record(query, view.search(query, k=body.k, filters=body.filters())))),
             short=True)
 
     @app.post("/ask", summary="提问：注明出处的回答（stream=true 时以 SSE 逐步返回）", tags=["问答"])
@@ -176,7 +186,7 @@ def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
         understood, _ = understand(clean_query(body.question), clean_query(body.follow_up_of) or None)
         if not understood:
             raise ApiError(400, "bad_request", "问题为空，例如：发展党员有哪些要求")
-        answers = service.ask(understood, k=body.k, filters=body.filters())
+        answers = reading(caller).ask(understood, k=body.k, filters=body.filters())
         if body.stream:
             return StreamingResponse(_events(answers), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -189,44 +199,44 @@ def build_api(service: Service, access: Access, gate: Gate) -> FastAPI:
 
     @app.get("/documents", summary="全部文件及其元数据、效力与系列", tags=["文件"])
     def documents(request: Request, status: list[str] = Query(default=[], description="只列这些效力的文件")) -> dict:  # noqa: B008
-        gate.caller(request, "read")
-        return Record({"documents": _call(lambda: documents_records(service.engine, set(status)))})
+        view = reading(gate.caller(request, "read"))
+        return Record({"documents": _call(lambda: documents_records(view.engine, set(status)))})
 
     @app.get("/documents/{doc_id}", summary="一个文件：元数据与章节树", tags=["文件"])
     def document(doc_id: str, request: Request) -> dict:
-        gate.caller(request, "read")
-        return Record(_call(lambda: document_tree(service.engine, doc_id)))
+        view = reading(gate.caller(request, "read"))
+        return Record(_call(lambda: document_tree(view.engine, doc_id)))
 
     @app.get("/documents/{doc_id}/sections/{key}", summary="一个章节的原文与出处", tags=["文件"])
     def section(doc_id: str, key: str, request: Request) -> dict:
-        gate.caller(request, "read")
-        return _call(lambda: section_record(service.engine, f"{doc_id}#{key}"))
+        view = reading(gate.caller(request, "read"))
+        return _call(lambda: section_record(view.engine, f"{doc_id}#{key}"))
 
     # -- drafting -------------------------------------------------------------------------
 
     @app.post("/precedents", summary="先例：各文件如何表述同一事项、有何指标", tags=["起草"])
     def precedents(body: TopicBody, request: Request) -> dict:
-        gate.caller(request, "read")
+        view = reading(gate.caller(request, "read"))
         if not body.topic.strip():
             raise ApiError(400, "bad_request", "请给出主题或段落，例如：党建品牌创建")
         with QUESTIONS:
-            return Record(_call(lambda: find_precedents(service.answerer(), body.topic, body.filters()).to_json()))
+            return Record(_call(lambda: find_precedents(view.answerer(), body.topic, body.filters()).to_json()))
 
     @app.post("/compare", summary="对比两个章节", tags=["起草"])
     def compare(body: PairBody, request: Request) -> dict:
-        gate.caller(request, "read")
-        return Record(_call(lambda: compare_sections(service.engine, body.first, body.second).to_json()))
+        view = reading(gate.caller(request, "read"))
+        return Record(_call(lambda: compare_sections(view.engine, body.first, body.second).to_json()))
 
     @app.post("/changes", summary="两份文件之间的变化（新增、删除、调整、沿用，指标变化）", tags=["起草"])
     def changes(body: PairBody, request: Request) -> dict:
-        gate.caller(request, "read")
-        return Record(_call(lambda: changes_between(service.engine, body.first, body.second).to_json()))
+        view = reading(gate.caller(request, "read"))
+        return Record(_call(lambda: changes_between(view.engine, body.first, body.second).to_json()))
 
     @app.post("/draft-check", summary="草稿检查：对照所属系列的上一份计划", tags=["起草"])
     def draft_check(body: DraftBody, request: Request) -> dict:
-        gate.caller(request, "read")
+        view = reading(gate.caller(request, "read"))
         with QUESTIONS:
-            return Record(_call(lambda: check_draft(service.answerer(), body.text).to_json()))
+            return Record(_call(lambda: check_draft(view.answerer(), body.text).to_json()))
 
     @app.post("/feedback", summary="评价一个回答（有用 / 没用）", tags=["问答"])
     def feedback(body: FeedbackBody, request: Request) -> dict:
