@@ -1,6 +1,7 @@
 """The page under a long load, as an office would use it, all figures from one run.
 
     python bench/soak.py [--minutes 5] [--users 20] [--corpus corpus] [--login] [--hostile]
+                         [--libraries INDEX [INDEX …]]
 
 Serves `python ui.py` (a separate process, the product's queue settings) over a copy of the
 corpus with the real model, then for the given time runs `--users` gradio_client users, each
@@ -65,10 +66,13 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
     ap.add_argument("--login", action="store_true", help="roles and the audit log on")
     ap.add_argument("--hostile", action="store_true", help="one client floods logins, feedback, uploads, the queue")
+    ap.add_argument("--libraries", nargs="+", default=[], metavar="INDEX",
+                    help="more libraries (index folders) served beside the corpus's; readers of different libraries, "
+                         "every response checked for documents of a library its user may not read (implies --login)")
     ap.add_argument("--flood", default="logins,feedback,uploads,queue",
                     help="with --hostile: which floods (none: only the samples, to compare)")
     args = ap.parse_args()
-    args.login = args.login or args.hostile
+    args.login = args.login or args.hostile or bool(args.libraries)
     from gradio_client import Client, handle_file
 
     questions = [json.loads(line)["question"] for name in ("dev.jsonl", "dev-colloquial.jsonl")
@@ -95,9 +99,17 @@ def main() -> None:
             users.add(name, "reader", password)
         login = ["--users", str(work / "users.json")]
         admin = ("admin", "admin-password")
+    hidden: list[set[str]] = [set() for _ in range(args.users)]  # per reader: document ids they may not read
+    served = ["--index", str(index), "--corpus", str(corpus)]
+    if args.libraries:
+        registry, ids = shelved(work, corpus, index, [Path(p) for p in args.libraries])
+        for n, (name, _) in enumerate(readers):
+            mine = list(ids)[n % len(ids)]
+            registry.grant(mine, name, "reader")
+            hidden[n] = set().union(*(v for k, v in ids.items() if k != mine))
+        served = ["--libraries", str(registry.path)]
     cache = work / "cache"  # the server's own: its upload folder is measured
-    server = subprocess.Popen([sys.executable, "ui.py", "--index", str(index), "--corpus", str(corpus),
-                               "--port", str(port), *login], cwd=ROOT, env={**ENV, "POLICYQA_CACHE": str(cache)},
+    server = subprocess.Popen([sys.executable, "ui.py", *served, "--port", str(port), *login], cwd=ROOT, env={**ENV, "POLICYQA_CACHE": str(cache)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
@@ -108,6 +120,7 @@ def main() -> None:
                 time.sleep(0.2)
         rss_start = rss_mb(server.pid)
         records: list[tuple[float, float, bool, str]] = []  # (start, seconds, ok, kind)
+        leaks: list[str] = []
         rebuilds: list[tuple[float, float]] = []
         lock = threading.Lock()
         start = time.monotonic()
@@ -122,10 +135,17 @@ def main() -> None:
                 t0 = time.monotonic()
                 try:
                     if kind == "ask":
-                        answer, _ = client.predict(q, [], [], [], "", api_name="/ask")
+                        answer, passages = client.predict(q, [], [], [], "", api_name="/ask")
                         ok = "出处" in answer or "没有找到" in answer
+                        shown = answer + passages
                     else:
-                        ok = "pq-card" in client.predict(q, 5, [], [], [], api_name="/search")
+                        shown = client.predict(q, 5, [], [], [], api_name="/search")
+                        ok = "pq-card" in shown
+                    leaked = [d for d in hidden[n] if d in shown]
+                    if leaked:
+                        ok = False
+                        with lock:
+                            leaks.append(f"{readers[n][0]}: {kind} {q}: {leaked[:3]}")
                 except Exception:
                     ok = False
                 with lock:
@@ -182,6 +202,9 @@ def main() -> None:
     if args.login:
         audit = (work / "index.audit.jsonl").read_text(encoding="utf-8").splitlines()
         result["audit_lines"] = len(audit)
+    if args.libraries:
+        result["libraries"] = {"served": len(args.libraries) + 1, "cross_library_results": len(leaks),
+                               "first": leaks[:3]}
     if flood is not None:
         result["flood"] = flood.report()
     print(json.dumps(result, ensure_ascii=False, indent=1))
@@ -189,6 +212,24 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / ("soak-hostile.json" if args.hostile else "soak-login.json" if args.login else "soak.json")).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def shelved(work: Path, corpus: Path, index: Path, more: list[Path]):
+    """A libraries file: the soak's own corpus first (uploads go there), then `more`; and the
+    document ids of each, read with `policyqa documents --json`."""
+    sys.path.insert(0, str(ROOT))
+    from assistant.office.libraries import LibrariesFile
+
+    registry = LibrariesFile(work / "libraries.json")
+    registry.add("own", str(index), str(corpus))
+    for path in more:
+        registry.add(path.resolve().name, str(path.resolve()))
+    ids: dict[str, set[str]] = {}
+    for lib in registry.libraries():
+        out = subprocess.run([sys.executable, "-m", "assistant.cli", "documents", "--index", registry.location(lib),
+                              "--json"], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True).stdout
+        ids[lib.name] = {json.loads(line)["doc_id"] for line in out.splitlines() if line.strip()}
+    return registry, ids
 
 
 class Flood:
