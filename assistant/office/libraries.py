@@ -111,24 +111,21 @@ class LibrariesFile:
         return gone
 
     def grant(self, name: str, who: str, role: str) -> None:
+        """`who` becomes a reader or an editor of the library (in place of what they were)."""
         if role not in (READER, EDITOR):
             raise LibrariesError(f"权限应为 {READER} 或 {EDITOR}")
-        libraries = self.libraries()
-        self.get(name)
-        for lib in libraries:
-            if lib.name == name:
-                lib.readers = [w for w in lib.readers if w != who]
-                lib.editors = [w for w in lib.editors if w != who]
-                (lib.readers if role == READER else lib.editors).append(who)
-        self._save(libraries)
+        self._set_role(name, who, role)
 
     def revoke(self, name: str, who: str) -> None:
-        libraries = self.libraries()
+        self._set_role(name, who, None)
+
+    def _set_role(self, name: str, who: str, role: str | None) -> None:
         self.get(name)
+        libraries = self.libraries()
         for lib in libraries:
             if lib.name == name:
-                lib.readers = [w for w in lib.readers if w != who]
-                lib.editors = [w for w in lib.editors if w != who]
+                lib.readers = [w for w in lib.readers if w != who] + ([who] if role == READER else [])
+                lib.editors = [w for w in lib.editors if w != who] + ([who] if role == EDITOR else [])
         self._save(libraries)
 
     def _save(self, libraries: list[Library]) -> None:

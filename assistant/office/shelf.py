@@ -29,6 +29,9 @@ from .libraries import LibrariesFile, Library, Person, may_read
 from .service import Service
 
 EVERYONE = "*"
+# Combinations of libraries kept searchable as one (readers of different sets take turns; each
+# built anew would merge every library's word counts again on a question's path).
+KEPT_COMBINATIONS = 8
 
 
 class NothingToRead(PolicyQAError):
@@ -87,11 +90,13 @@ class Shelf:
         engines = {name: self.services[name].engine for name in names}
         key = tuple((name, id(engine)) for name, engine in engines.items())
         with self._lock:
-            found = self._together.get(key)
+            found = self._together.pop(key, None)
             if found is None:
                 federation = Federation(engines)
                 found = (federation, Answerer(federation, today=self.default.today))
-                self._together = {key: found}  # older combinations end with their engines
+            self._together[key] = found  # the most recent last
+            while len(self._together) > KEPT_COMBINATIONS:  # a rebuilt library's old ones age out
+                self._together.pop(next(iter(self._together)))
             return found
 
 
