@@ -155,5 +155,5 @@ def test_who_may_read_and_edit_a_library(registry, tmp_path):
                           str(users.path), "--libraries", str(registry.path)], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["libraries"] == [{"library": "教学", "read": True, "edit": False},
-                                                  {"library": "安全", "read": True, "edit": False}]
+    assert json.loads(out.stdout)["libraries"] == [{"library": "教学", "read": True, "internal": False, "edit": False},
+                                                  {"library": "安全", "read": True, "internal": False, "edit": False}]

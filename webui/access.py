@@ -33,7 +33,7 @@ from http.cookies import SimpleCookie
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from assistant.office.accounts import ADMIN, READER, UsersFile, check_name
+from assistant.office.accounts import ADMIN, INSIDER, READER, UsersFile, check_name
 from assistant.office.journal import Audit
 from assistant.office.libraries import Person
 from assistant.office.throttle import DEVICE_DAYS, DeviceTokens, LoginThrottle, RateLimit, Summary
@@ -85,7 +85,8 @@ class Access:
     def person(self, name: str | None) -> Person:
         """Who asks, for the libraries' permissions: without a login everyone administers."""
         account = self.users.get(name or "") if self.users is not None and name else None
-        return Person(name or "", account.groups if account is not None else (), self.role(name) == ADMIN)
+        return Person(name or "", account.groups if account is not None else (), self.role(name) == ADMIN,
+                      self.role(name) == INSIDER)
 
     def user(self, request) -> str:
         return (getattr(request, "username", None) or "") if request is not None else ""

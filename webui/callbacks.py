@@ -36,6 +36,7 @@ MAX_K = 50
 MAX_TURNS = 20  # questions of one conversation kept on the page
 FEEDBACK_BURST, FEEDBACK_PER_HOUR = 20, 120  # votes one user may give at once, and an hour
 DOC_HEADERS = ["标题", "年份", "地区", "类型"]  # the rest is in the document's own header, below
+INTERNAL_MARK = " 〔内部〕"  # after an internal document's name in the pickers of those who see it
 # What `/list_documents` gives scripts: every field, the file and the document id included.
 API_DOC_HEADERS = ["标题", "发文机关", "文号", "日期", "年份", "地区", "类型", "章节数", "文件", "文档ID"]
 TARGET_HEADERS = ["数值", "所指", "出处"]
@@ -101,32 +102,35 @@ class Page:
 
     # -- lists from the index as it is now -------------------------------------------------
 
-    def _documents(self, request):
+    def _documents(self, request) -> tuple[list, frozenset[str]]:
+        """The documents the caller may read, and which of them are internal (to label them)."""
         if request is None and self.shelf.several:
-            return []  # the page as built, before anyone is known: its lists are filled on load
-        return list_documents(self.reading(request).engine)
+            return [], frozenset()  # the page as built, before anyone is known: its lists are filled on load
+        view = self.reading(request)
+        return list_documents(view.engine), view.internal_ids()
 
     def choices(self, request: gr.Request = None):
         try:
-            docs = self._documents(request)
+            docs, internal = self._documents(request)
         except PolicyQAError:
             return [], [], []
         years = sorted({str(d.year) for d in docs if d.year}, reverse=True)
         regions = sorted({d.region for d in docs if d.region})
-        titles = [(f"{d.title}（{d.source}）", d.doc_id) for d in docs]
+        titles = [(f"{d.title}（{d.source}）" + (INTERNAL_MARK if d.doc_id in internal else ""), d.doc_id) for d in docs]
         return years, regions, titles
 
     def table(self, request: gr.Request = None) -> list[list]:
         try:
-            docs = self._documents(request)
+            docs, internal = self._documents(request)
         except PolicyQAError:
             return []
-        return [[d.title, d.year or "", d.region, d.doc_type + (" · 扫描件" if d.ocr_pages else "")] for d in docs]
+        return [[d.title, d.year or "", d.region, d.doc_type + (" · 扫描件" if d.ocr_pages else "")
+                 + (" · 内部" if d.doc_id in internal else "")] for d in docs]
 
     def documents(self, request: gr.Request = None) -> list[list]:
         """Every indexed document with all its fields, for scripts."""
         try:
-            docs = list_documents(self.reading(request).engine)
+            docs, _ = self._documents(request)
         except PolicyQAError:
             return []
         return [[d.title, d.org, d.doc_number, d.date, d.year or "", d.region, d.doc_type, d.sections, d.source,
@@ -135,20 +139,20 @@ class Page:
     def lists(self, request: gr.Request = None) -> tuple:
         """Every list of the page, as the index is now: the table, the filters of both tabs,
         the document pickers; and the index's stamp, to notice the next change. Removed
-        documents are listed to administrators only."""
+        documents are listed to those who may change their library."""
         years, regions, titles = self.choices(request)
-        removed = self._removed_choices() if self.access.is_admin(request) else []
+        removed = self._removed_choices(request)
         return (self._stamp(request), self.table(request),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=years), gr.update(choices=regions), gr.update(choices=titles),
                 gr.update(choices=titles), gr.update(choices=titles, value=None), gr.update(choices=removed, value=None),
-                gr.update(choices=titles), gr.update(choices=titles))
+                gr.update(choices=titles), gr.update(choices=titles), gr.update(choices=titles))
 
     def lists_if_changed(self, seen: str, request: gr.Request = None) -> tuple:
         """After any action: the lists again if a rebuild landed since this tab last saw them
         (an upload or a removal in another tab), else nothing changes."""
         if seen == self._stamp(request):
-            return (seen, *(gr.update() for _ in range(12)))
+            return (seen, *(gr.update() for _ in range(13)))
         return self.lists(request)
 
     def _stamp(self, request) -> str:
@@ -157,21 +161,35 @@ class Page:
         except PolicyQAError:
             return "none"
 
-    def _removed_choices(self) -> list[tuple[str, str]]:
-        try:
-            return [(f"{e.source}（{e.time} 移除）", e.stored) for e in self.service.removed()]
-        except PolicyQAError:
-            return []
+    def editable(self, request) -> list[str]:
+        """The libraries the caller may change (the 管理 tab shows for them)."""
+        return self.shelf.editable(self.access.person(self.access.user(request)))
+
+    def _removed_choices(self, request) -> list[tuple[str, str]]:
+        """Removed files of every library the caller may change; the value names the library."""
+        choices = []
+        for name in self.editable(request):
+            try:
+                removed = self.shelf.services[name].removed()
+            except PolicyQAError:
+                continue
+            label = f"［{name}］" if self.shelf.several else ""
+            choices += [(f"{label}{e.source}（{e.time} 移除）", f"{name}/{e.stored}") for e in removed]
+        return choices
 
     def on_load(self, request: gr.Request):
         admin = self.access.is_admin(request)
+        editable = self.editable(request)
         who = self.access.user(request)
-        role = "管理员" if admin else "读者"
+        role = "管理员" if admin else "编辑" if editable else "读者"
         logged_in = self.access.enabled and bool(who)
         greeting = (f'<p class="pq-status">已登录：{esc(who)}（{role}）· '
                     f'<a href="logout?all_session=false" id="pq-logout">退出登录</a></p>') if logged_in else ""
         own_account = logged_in and self.access.users is not None and self.access.users.get(who) is not None
-        return (*self.lists(request), gr.update(visible=admin), greeting, gr.update(visible=own_account))
+        target = gr.update(choices=editable, value=editable[0] if editable else None,
+                           visible=self.shelf.several and bool(editable))
+        return (*self.lists(request), gr.update(visible=bool(editable)), greeting, gr.update(visible=own_account),
+                target, gr.update(visible=admin))
 
     def change_password(self, current: str, new: str, repeated: str, request: gr.Request = None):
         """The user's own password; on success the page logs out (every session of theirs ended)."""

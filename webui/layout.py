@@ -12,6 +12,7 @@ import gradio as gr
 from assistant.office.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
 from assistant.office.service import Service
 from assistant.office.shelf import Shelf
+from assistant.office.visibility import INTERNAL, LABELS, PUBLIC
 from assistant.present.render import CSS, esc
 from indexer.errors import PolicyQAError
 from indexer.read import SUPPORTED_SUFFIXES
@@ -20,6 +21,10 @@ from .access import Access
 from .admin import KEY_HEADERS, Admin, KeyAdmin
 from .callbacks import API_DOC_HEADERS, DOC_HEADERS, TARGET_HEADERS, Page, bounded_k
 from .drafting import Drafting
+from .shelf_admin import LIBRARY_HEADERS, ROLE_CHOICES, LibrariesAdmin
+
+VISIBILITY_CHOICES = [(f"{LABELS[PUBLIC]}（可阅读该库的用户都能看到）", PUBLIC),
+                      (f"{LABELS[INTERNAL]}（只有内部读者、编辑和管理员能看到）", INTERNAL)]
 
 EXAMPLES = ["发展党员有哪些要求", "如何加强师德师风建设", "近视防控有什么目标", "武进2023年计划增加多少学位"]
 # Questions (ask, search, precedents, draft check) share one pool of workers: short CPU work on
@@ -73,6 +78,7 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
     page = Page(service, access, shelf)
     admin = Admin(service, access, page)
     keys = KeyAdmin(access)
+    libraries = LibrariesAdmin(page.shelf, access)
     drafting = Drafting(page.reading)
     years, regions, titles = page.choices()
     try:
@@ -182,12 +188,18 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
                     ch_html = gr.HTML(elem_id="pq-changes")
                 docs_api = gr.Dataframe(headers=API_DOC_HEADERS, value=[], visible=False)
             with gr.Tab("管理", id="admin", visible=not access.enabled) as admin_tab:
-                gr.Markdown("上传、移除、恢复文档和重建索引（只有管理员能操作），以及审计日志和读者反馈。")
+                gr.Markdown("上传、移除、恢复文档，设定可见范围和重建索引（库的编辑和管理员能操作）；"
+                            "审计日志、读者反馈、用户与密钥由管理员管理。")
+                target = gr.Dropdown(choices=[], value=None, label="要上传或重建的库", visible=False,
+                                     elem_id="pq-target-library", **OPEN)  # filled on load with the libraries one may edit
                 allowed = sorted(SUPPORTED_SUFFIXES)
                 uploads = gr.File(label=f"上传文件（{'、'.join(allowed)}，单个不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB）",
                                   file_count="multiple", file_types=allowed, type="filepath", elem_id="pq-uploads")
-                same_name = gr.Radio([("保留两者（新文件改名保存）", KEEP_BOTH), ("替换（原文件移到 .removed/，可恢复）", REPLACE)],
-                                     value=KEEP_BOTH, label="已有同名文件时")
+                with gr.Row():
+                    same_name = gr.Radio([("保留两者（新文件改名保存）", KEEP_BOTH),
+                                          ("替换（原文件移到 .removed/，可恢复）", REPLACE)],
+                                         value=KEEP_BOTH, label="已有同名文件时")
+                    upload_vis = gr.Radio(VISIBILITY_CHOICES, value=PUBLIC, label="可见范围", elem_id="pq-upload-visibility")
                 upload_btn = gr.Button("上传并加入索引", elem_id="pq-upload")
                 with gr.Row(equal_height=True):
                     remove_pick = gr.Dropdown(choices=titles, value=None, label="要移除的文档", scale=4,
@@ -199,6 +211,12 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
                         confirm_btn = gr.Button("确认移除", variant="stop", elem_id="pq-confirm-remove")
                         cancel_btn = gr.Button("取消", elem_id="pq-cancel-remove")
                 with gr.Row(equal_height=True):
+                    vis_pick = gr.Dropdown(choices=titles, value=None, label="设定可见范围的文档", scale=3,
+                                           elem_id="pq-visibility-pick", **OPEN)
+                    vis_choice = gr.Radio(VISIBILITY_CHOICES, value=INTERNAL, label="设为", scale=2,
+                                          elem_id="pq-visibility-choice")
+                    vis_btn = gr.Button("设定可见范围", scale=1, elem_id="pq-visibility")
+                with gr.Row(equal_height=True):
                     restore_pick = gr.Dropdown(choices=[], value=None, label="已移除的文档",  # filled for administrators
                                                scale=4, elem_id="pq-restore-pick", **OPEN)
                     restore_btn = gr.Button("恢复", scale=1, elem_id="pq-restore")
@@ -209,43 +227,69 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
                     cancel_build_btn = gr.Button("取消建索引（原索引保持不变）", variant="stop", size="sm",
                                                  elem_id="pq-cancel-build")
                 build_timer = gr.Timer(BUILD_REFRESH_SECONDS, active=False)
-                with gr.Accordion("审计日志", open=False):
-                    audit_btn = gr.Button("刷新", size="sm")
-                    audit_table = gr.Dataframe(headers=["时间", "用户", "操作", "文档", "详情"], value=[], interactive=False,
-                                               wrap=True, elem_id="pq-audit")
-                with gr.Accordion("用户与密码", open=False, elem_id="pq-users-panel"):
-                    gr.Markdown("新增用户，或为已有用户设定角色、重设密码（其已登录的会话随即结束）。")
-                    with gr.Row(equal_height=True):
-                        user_name = gr.Textbox(label="用户名", scale=2, elem_id="pq-user-name")
-                        user_role = gr.Radio([("读者", "reader"), ("管理员", "admin")], value="reader", label="角色", scale=2)
-                        user_password = gr.Textbox(type="password", label="密码（至少 8 个字符）", scale=2,
-                                                   elem_id="pq-user-password")
-                        user_save = gr.Button("保存", scale=1, elem_id="pq-user-save")
-                    user_status = gr.HTML(elem_id="pq-user-status")
-                    user_table = gr.Dataframe(headers=["用户", "角色"], value=[], interactive=False, elem_id="pq-users")
-                with gr.Accordion("API 密钥（JSON 接口、OpenAI 兼容接口、MCP、网页问答框）", open=False,
-                                  elem_id="pq-keys-panel"):
-                    gr.Markdown("每个密钥属于一个用户，以其角色行事；只保存哈希，密钥只在建立时显示一次。用法见 /api/v1/docs。")
-                    with gr.Row(equal_height=True):
-                        key_name = gr.Textbox(label="名称（如“OA门户”）", scale=2, elem_id="pq-key-name")
-                        key_user = gr.Textbox(label="所属用户", scale=2, elem_id="pq-key-user")
-                        key_ask = gr.Checkbox(label="只能提问和检索（问答框用）", scale=2)
-                        key_rate = gr.Number(value=60, precision=0, minimum=1, label="每分钟请求数", scale=1)
-                        key_create = gr.Button("建立密钥", scale=1, elem_id="pq-key-create")
-                    with gr.Row(equal_height=True):
-                        key_revoke_name = gr.Textbox(label="要吊销的密钥（名称或 ID）", scale=4)
-                        key_revoke = gr.Button("吊销", variant="stop", scale=1)
-                        key_refresh = gr.Button("刷新列表", scale=1)
-                    key_status = gr.HTML(elem_id="pq-key-status")
-                    key_table = gr.Dataframe(headers=KEY_HEADERS, value=[], interactive=False, wrap=True,
-                                             elem_id="pq-keys")
-                with gr.Accordion("待改进的问题（没有找到答案、被标为没用的）", open=False):
-                    improve_btn = gr.Button("刷新", size="sm")
-                    improve_table = gr.Dataframe(headers=["问题", "次数", "原因", "意见"], value=[], interactive=False,
-                                                 wrap=True, elem_id="pq-improve")
+                with gr.Column(visible=not access.enabled, elem_id="pq-admin-only") as admin_only:
+                    with gr.Accordion("审计日志", open=False):
+                        audit_btn = gr.Button("刷新", size="sm")
+                        audit_table = gr.Dataframe(headers=["时间", "用户", "操作", "文档", "详情"], value=[],
+                                                   interactive=False, wrap=True, elem_id="pq-audit")
+                    with gr.Accordion("用户与密码", open=False, elem_id="pq-users-panel"):
+                        gr.Markdown("新增用户，或为已有用户设定角色、重设密码（其已登录的会话随即结束）。")
+                        with gr.Row(equal_height=True):
+                            user_name = gr.Textbox(label="用户名", scale=2, elem_id="pq-user-name")
+                            user_role = gr.Radio([("读者", "reader"), ("内部读者", "insider"), ("管理员", "admin")],
+                                                 value="reader", label="角色", scale=2)
+                            user_password = gr.Textbox(type="password", label="密码（至少 8 个字符）", scale=2,
+                                                       elem_id="pq-user-password")
+                            user_save = gr.Button("保存", scale=1, elem_id="pq-user-save")
+                        user_status = gr.HTML(elem_id="pq-user-status")
+                        user_table = gr.Dataframe(headers=["用户", "角色"], value=[], interactive=False, elem_id="pq-users")
+                    with gr.Accordion("API 密钥（JSON 接口、OpenAI 兼容接口、MCP、网页问答框）", open=False,
+                                      elem_id="pq-keys-panel"):
+                        gr.Markdown("每个密钥属于一个用户，以其角色行事；只保存哈希，密钥只在建立时显示一次。用法见 /api/v1/docs。")
+                        with gr.Row(equal_height=True):
+                            key_name = gr.Textbox(label="名称（如“OA门户”）", scale=2, elem_id="pq-key-name")
+                            key_user = gr.Textbox(label="所属用户", scale=2, elem_id="pq-key-user")
+                            key_ask = gr.Checkbox(label="只能提问和检索（问答框用）", scale=2)
+                            key_rate = gr.Number(value=60, precision=0, minimum=1, label="每分钟请求数", scale=1)
+                            key_create = gr.Button("建立密钥", scale=1, elem_id="pq-key-create")
+                        with gr.Row(equal_height=True):
+                            key_revoke_name = gr.Textbox(label="要吊销的密钥（名称或 ID）", scale=4)
+                            key_revoke = gr.Button("吊销", variant="stop", scale=1)
+                            key_refresh = gr.Button("刷新列表", scale=1)
+                        key_status = gr.HTML(elem_id="pq-key-status")
+                        key_table = gr.Dataframe(headers=KEY_HEADERS, value=[], interactive=False, wrap=True,
+                                                 elem_id="pq-keys")
+                    with gr.Accordion("库与权限", open=False, elem_id="pq-libraries-panel",
+                                      visible=page.shelf.registry is not None):
+                        gr.Markdown("每个库有自己的文档文件夹和索引。新建的库在上传第一批文档时建立索引；"
+                                    "移出列表不删除任何文件夹。权限填写用户名、group:组名 或 *（所有用户）。")
+                        lib_table = gr.Dataframe(headers=LIBRARY_HEADERS, value=[], interactive=False, wrap=True,
+                                                 elem_id="pq-libraries")
+                        with gr.Row(equal_height=True):
+                            lib_new = gr.Textbox(label="新库名称", scale=2, elem_id="pq-library-new")
+                            lib_new_index = gr.Textbox(label="索引文件夹（可留空）", scale=2)
+                            lib_new_corpus = gr.Textbox(label="文档文件夹（可留空）", scale=2)
+                            lib_create = gr.Button("新建库", scale=1, elem_id="pq-library-create")
+                        with gr.Row(equal_height=True):
+                            lib_pick = gr.Dropdown(choices=[], value=None, label="库", scale=2, elem_id="pq-library-pick",
+                                                   **OPEN)
+                            lib_rename_to = gr.Textbox(label="新名称", scale=2)
+                            lib_rename = gr.Button("改名", scale=1)
+                        with gr.Row(equal_height=True):
+                            lib_who = gr.Textbox(label="用户 / group:组名 / *", scale=2, elem_id="pq-library-who")
+                            lib_role = gr.Radio(ROLE_CHOICES, value="reader", label="权限", scale=3)
+                            lib_grant = gr.Button("设定权限", scale=1, elem_id="pq-library-grant")
+                        with gr.Row(equal_height=True):
+                            lib_confirm = gr.Textbox(label="移出列表：再输入一次库名以确认", scale=4)
+                            lib_remove = gr.Button("移出列表（文件夹保留）", variant="stop", scale=1)
+                        lib_status = gr.HTML(elem_id="pq-library-status")
+                    with gr.Accordion("待改进的问题（没有找到答案、被标为没用的）", open=False):
+                        improve_btn = gr.Button("刷新", size="sm")
+                        improve_table = gr.Dataframe(headers=["问题", "次数", "原因", "意见"], value=[],
+                                                     interactive=False, wrap=True, elem_id="pq-improve")
 
         lists = [stamp, docs_table, qa_year, qa_region, qa_doc, s_year, s_region, s_doc, doc_pick, remove_pick,
-                 restore_pick, ch_before, ch_after]
+                 restore_pick, ch_before, ch_after, vis_pick]
 
         def after(event):  # every action: the lists again once a rebuild has landed elsewhere
             return event.then(page.lists_if_changed, stamp, lists, api_name=False, queue=False)
@@ -271,7 +315,7 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
         s_clear.click(page.clear_filters, None, [s_year, s_region, s_doc, s_current], api_name=False)
 
         app.load(page.documents, None, docs_api, api_name="list_documents")
-        app.load(page.on_load, None, [*lists, admin_tab, who, account_box], api_name=False)
+        app.load(page.on_load, None, [*lists, admin_tab, who, account_box, target, admin_only], api_name=False)
         pw_btn.click(page.change_password, [pw_current, pw_new, pw_repeat],
                      [pw_status, pw_done, pw_current, pw_new, pw_repeat], api_name=False).then(
             None, pw_done, None, api_name=False,
@@ -287,12 +331,14 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
         library = [admin_status, *lists]
         # the progress bar shows on the status line only, not over the removal controls
         progress = {"show_progress_on": [admin_status]}
-        upload_btn.click(admin.upload, [uploads, same_name], [*library, uploads], api_name="upload", **BUILD, **progress)
+        upload_btn.click(admin.upload, [uploads, same_name, upload_vis, target], [*library, uploads], api_name="upload",
+                         **BUILD, **progress)
         remove_btn.click(admin.confirm_removal, remove_pick, [confirm_box, confirm_text, admin_status], api_name=False)
         cancel_btn.click(admin.cancel_removal, None, [confirm_box, confirm_text, admin_status], api_name=False)
         confirm_btn.click(admin.remove, remove_pick, [*library, confirm_box], api_name="remove", **BUILD, **progress)
         restore_btn.click(admin.restore, restore_pick, library, api_name="restore", **BUILD, **progress)
-        rebuild_btn.click(admin.rebuild, None, library, api_name="rebuild", **BUILD, **progress)
+        rebuild_btn.click(admin.rebuild, target, library, api_name="rebuild", **BUILD, **progress)
+        vis_btn.click(admin.set_visibility, [vis_pick, vis_choice], library, api_name="set_visibility")
         # every administrator's page follows the build in progress, whoever started it
         app.load(admin.follow_builds, None, build_timer, api_name=False, queue=False)
         build_timer.tick(admin.build_status, None, build_html, api_name="build_status", queue=False,
@@ -307,6 +353,15 @@ def build_app(service: Service, access: Access | None = None, shelf: Shelf | Non
         user_save.click(admin.save_user, [user_name, user_role, user_password], [user_status, user_table, user_password],
                         api_name=False)
         app.load(admin.users_table, None, user_table, api_name=False)
+        shelf_outputs = [lib_status, lib_table, lib_pick, target]
+        for button, change, inputs, name in (
+                (lib_create, libraries.create, [lib_new, lib_new_index, lib_new_corpus], "create_library"),
+                (lib_rename, libraries.rename, [lib_pick, lib_rename_to], "rename_library"),
+                (lib_grant, libraries.set_role, [lib_pick, lib_who, lib_role], "library_role"),
+                (lib_remove, libraries.remove, [lib_pick, lib_confirm], "remove_library")):
+            # then the page's own lists: a library's documents may have come or gone
+            button.click(change, inputs, shelf_outputs, api_name=name).then(page.lists, None, lists, api_name=False)
+        app.load(libraries.table, None, [lib_table, lib_pick, target], api_name=False)
 
         p_inputs = [topic, p_year, p_region, p_current]
         p_outputs = [coverage, p_html, p_targets, cmp_a, cmp_b]

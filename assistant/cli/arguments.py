@@ -178,6 +178,13 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="以 JSON 输出（每个文件一条记录）")
     sp.set_defaults(func=handlers["documents"])
 
+    sp = sub.add_parser("visibility", help="文档的可见范围：列出标为“内部”的文档，或将文档设为 内部 / 公开")
+    sp.add_argument("setting", nargs="?", help="内部（internal）或 公开（public）；不给出时列出内部文档")
+    sp.add_argument("docs", nargs="*", metavar="DOC", help="文档 ID、文件名或标题片段（可多个）")
+    common(sp)
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出（列出时）")
+    sp.set_defaults(func=handlers["visibility"], k=1)
+
     sp = sub.add_parser("changes", help="两份计划之间的变化：新增、删除、调整的条目和改动的指标")
     sp.add_argument("first", help="较早的文件（文档 ID、文件名或标题片段）")
     sp.add_argument("second", help="较新的文件")
@@ -201,7 +208,8 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["add", "remove", "list"], help="add、remove 或 list")
     sp.add_argument("name", nargs="?", help="用户名")
     sp.add_argument("--users", default=env("POLICYQA_USERS"), help="用户文件（默认 $POLICYQA_USERS）")
-    sp.add_argument("--role", choices=["admin", "reader"], default="reader", help="角色：admin 或 reader（默认 reader）")
+    sp.add_argument("--role", choices=["admin", "insider", "reader"], default="reader",
+                    help="角色：admin（管理员）、insider（也可阅读标为“内部”的文档）或 reader（默认）")
     sp.add_argument("--password", help="密码（不给出时在终端中输入，至少 8 个字符）")
     sp.add_argument("--group", action="append", default=[], metavar="GROUP",
                     help="所属的组（如部门“督导”；可重复；库的权限中写作 group:督导）。不给出时保留原有的组")
@@ -224,10 +232,11 @@ def build_parser(handlers: dict[str, Callable]) -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?", help="库名（如“党建”）；access：用户名")
     sp.add_argument("target", nargs="?", help="rename：新名称；grant / revoke：用户名、group:组名 或 *（所有用户）")
     sp.add_argument("--libraries", default=env("POLICYQA_LIBRARIES"), help="库文件（默认 $POLICYQA_LIBRARIES）")
-    sp.add_argument("--index", help="add：该库的索引文件夹或后端地址")
+    sp.add_argument("--index", help="add：该库的索引文件夹或后端地址（与 --corpus 都不给出时，在库文件旁新建 名称/index 与 名称/corpus）")
     sp.add_argument("--corpus", help="add：该库的文档文件夹")
-    sp.add_argument("--as", dest="role", choices=["reader", "editor"], default="reader",
-                    help="grant：reader（阅读、提问）或 editor（也可上传、移除、重建）；默认 reader")
+    sp.add_argument("--as", dest="role", choices=["reader", "insider", "editor"], default="reader",
+                    help="grant：reader（阅读公开文档、提问）、insider（也阅读内部文档）或 editor（也可上传、移除、重建、"
+                         "设定可见范围）；默认 reader")
     sp.add_argument("--users", default=env("POLICYQA_USERS"), help="access：用户文件（默认 $POLICYQA_USERS）")
     sp.add_argument("--json", action="store_true", help="以 JSON 输出（list、access）")
     sp.set_defaults(func=handlers["library"], k=1)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # Imports below are inside the commands: a one-shot `policyqa search` should not pay for
 # the indexer, the exporters or the page.
 
-from .documents import cmd_changes, cmd_documents  # noqa: E402
+from .documents import cmd_changes, cmd_documents, cmd_visibility  # noqa: E402
 from .output import UserError, _emit, _export, _print_json, _searcher  # noqa: E402,F401 - UserError is raised here
 
 DEFAULT_CORPUS = "corpus"
@@ -373,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     return arguments.build_parser({
         "index": cmd_index, "search": cmd_search, "ask": cmd_ask, "precedents": cmd_precedents,
         "compare": cmd_compare, "draft-check": cmd_draft_check, "eval": cmd_eval, "user": cmd_user,
-        "documents": cmd_documents, "changes": cmd_changes, "key": cmd_key, "library": cmd_library, "mcp": cmd_mcp,
+        "documents": cmd_documents, "visibility": cmd_visibility, "changes": cmd_changes, "key": cmd_key,
+        "library": cmd_library, "mcp": cmd_mcp,
     })
 
 

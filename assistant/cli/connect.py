@@ -65,7 +65,7 @@ def cmd_mcp(args) -> int:
 
 def cmd_library(args) -> int:
     """`policyqa library add|list|rename|remove|grant|revoke --libraries FILE`."""
-    from ..office.libraries import LibrariesFile
+    from ..office.libraries import ROLE_LABELS, LibrariesFile
 
     if not args.libraries:
         raise UserError("请用 --libraries 指定库文件（或设置 POLICYQA_LIBRARIES），例如：--libraries /srv/policyqa/libraries.json")
@@ -75,11 +75,11 @@ def cmd_library(args) -> int:
         if args.json:
             for lib in libraries:
                 _print_json({"name": lib.name, "index": lib.index, "corpus": lib.corpus, "readers": lib.readers,
-                             "editors": lib.editors})
+                             "insiders": lib.insiders, "editors": lib.editors})
             return 0
         for lib in libraries:
             print(f"{lib.name}\t{lib.index}\t{lib.corpus or '-'}\t阅读：{'、'.join(lib.readers) or '-'}\t"
-                  f"编辑：{'、'.join(lib.editors) or '-'}")
+                  f"内部：{'、'.join(lib.insiders) or '-'}\t编辑：{'、'.join(lib.editors) or '-'}")
         if not libraries:
             print(f"库文件 {registry.path} 中还没有库", file=sys.stderr)
         return 0
@@ -88,10 +88,9 @@ def cmd_library(args) -> int:
     if args.action == "access":
         return _library_access(registry, args)
     if args.action == "add":
-        if not args.index:
-            raise UserError("请用 --index 给出该库的索引文件夹（policyqa index 文档文件夹 --index 它 建立）")
-        registry.add(args.name, args.index, args.corpus or "")
-        print(f"已添加库：{args.name}（索引 {args.index}）", file=sys.stderr)
+        lib = registry.add(args.name, args.index or "", args.corpus or "")
+        print(f"已添加库：{lib.name}（索引 {registry.location(lib)}，文档文件夹 {registry.location(lib, 'corpus') or '-'}）",
+              file=sys.stderr)
         return 0
     if args.action == "remove":
         gone = registry.remove(args.name)
@@ -105,7 +104,7 @@ def cmd_library(args) -> int:
         print(f"已将库“{args.name}”改名为“{args.target}”", file=sys.stderr)
     elif args.action == "grant":
         registry.grant(args.name, args.target, args.role)
-        print(f"已授予 {args.target} 在库“{args.name}”中的{'阅读' if args.role == 'reader' else '编辑'}权限", file=sys.stderr)
+        print(f"已授予 {args.target} 在库“{args.name}”中的权限：{ROLE_LABELS[args.role]}", file=sys.stderr)
     else:
         registry.revoke(args.name, args.target)
         print(f"已取消 {args.target} 在库“{args.name}”中的权限", file=sys.stderr)
@@ -115,19 +114,19 @@ def cmd_library(args) -> int:
 def _library_access(registry, args) -> int:
     """`policyqa library access USER`: which libraries a user may read and edit."""
     from ..office.accounts import UsersFile
-    from ..office.libraries import Person, may_edit, may_read
+    from ..office.libraries import Person, may_edit, may_read, may_read_internal
 
     if not args.users:
         raise UserError("请用 --users 指定用户文件（或设置 POLICYQA_USERS）")
     account = UsersFile(Path(args.users)).get(args.name)
     if account is None:
         raise UserError(f"用户文件中没有用户 {args.name}")
-    person = Person(account.name, account.groups, account.is_admin)
-    rows = [{"library": lib.name, "read": may_read(lib, person), "edit": may_edit(lib, person)}
-            for lib in registry.libraries()]
+    person = Person(account.name, account.groups, account.is_admin, account.is_insider)
+    rows = [{"library": lib.name, "read": may_read(lib, person), "internal": may_read_internal(lib, person),
+             "edit": may_edit(lib, person)} for lib in registry.libraries()]
     if args.json:
         _print_json({"user": account.name, "groups": list(account.groups), "admin": account.is_admin, "libraries": rows})
         return 0
     for r in rows:
-        print(f"{r['library']}\t{'可编辑' if r['edit'] else '可阅读' if r['read'] else '无权限'}")
+        print(f"{r['library']}\t{'可编辑' if r['edit'] else '可阅读（含内部文档）' if r['internal'] else '可阅读（公开文档）' if r['read'] else '无权限'}")
     return 0

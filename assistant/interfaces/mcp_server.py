@@ -33,9 +33,11 @@ def mcp_install_hint() -> str:
     return "MCP 需要官方 SDK：pip install 'mcp>=2'（或 pip install -e '.[dev]'）"
 
 
-def build_mcp(engine_of: Callable[[], SearchEngine], answerer_of: Callable[[], Answerer], name: str = "policyqa"):
+def build_mcp(engine_of: Callable[[], SearchEngine], answerer_of: Callable[[], Answerer], name: str = "policyqa",
+              internal_of: Callable[[], frozenset[str]] = frozenset):
     """The server, its tools calling `engine_of()` / `answerer_of()` at each call (an index rebuilt
-    under a running server is picked up). Raises PolicyQAError when the SDK is missing."""
+    under a running server is picked up); `internal_of()` names the internal documents the caller
+    sees, to label them. Raises PolicyQAError when the SDK is missing."""
     try:
         import anyio
         from mcp.server.mcpserver import MCPServer
@@ -69,11 +71,11 @@ def build_mcp(engine_of: Callable[[], SearchEngine], answerer_of: Callable[[], A
 
     @server.tool(description="列出文库中的全部文件：标题、发文机关、文号、日期、地区、效力（status）与系列。", structured_output=True)
     async def list_documents(status: list[str] | None = None) -> dict[str, Any]:
-        return await run(lambda: {"documents": documents_records(engine_of(), set(status or []))})
+        return await run(lambda: {"documents": documents_records(engine_of(), set(status or []), internal_of())})
 
     @server.tool(description="一个文件的元数据与章节目录（树）；doc_id 来自检索结果或 list_documents。", structured_output=True)
     async def get_document(doc_id: str) -> dict[str, Any]:
-        return await run(lambda: document_tree(engine_of(), doc_id.strip()))
+        return await run(lambda: document_tree(engine_of(), doc_id.strip(), internal_of()))
 
     @server.tool(description="一个章节的原文与出处；section_id 形如 文档ID#3.7。", structured_output=True)
     async def get_section(section_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ..drafting.compare import section_info
 from ..search.collection import collection_of, document_record
 from ..search.engine import SearchEngine
 from ..search.results import SearchResult
+from ..search.veil import INTERNAL, PUBLIC
 
 RECORDS_VERSION = 1
 
@@ -38,13 +39,16 @@ def section_link(doc_id: str, key: str = "") -> str:
     return f"/?doc={doc_id}" + (f"&section={key}" if key else "")
 
 
-def documents_records(engine: SearchEngine, statuses: set[str] | None = None) -> list[dict]:
+def documents_records(engine: SearchEngine, statuses: set[str] | None = None,
+                      internal: frozenset[str] = frozenset()) -> list[dict]:
+    """Every document's record; `visibility` says which are internal (`internal` holds their ids)."""
     collection = collection_of(engine)
-    records = [document_record(d, collection) for d in engine.documents()]
+    records = [{**document_record(d, collection), "visibility": INTERNAL if d.doc_id in internal else PUBLIC}
+               for d in engine.documents()]
     return [r for r in records if not statuses or r["status"] in statuses]
 
 
-def document_tree(engine: SearchEngine, doc_id: str) -> dict:
+def document_tree(engine: SearchEngine, doc_id: str, internal: frozenset[str] = frozenset()) -> dict:
     """One document's record with its sections as a tree: `{key, heading, path, has_text, children}`."""
     doc = engine.document(doc_id)
     if doc is None:
@@ -57,7 +61,8 @@ def document_tree(engine: SearchEngine, doc_id: str) -> dict:
         nodes[s.key] = node
         parent = nodes.get(s.parent) if s.parent else None
         (parent["children"] if parent is not None else roots).append(node)
-    return {**document_record(doc, collection_of(engine)), "link": section_link(doc_id), "sections": roots}
+    return {**document_record(doc, collection_of(engine)), "visibility": INTERNAL if doc_id in internal else PUBLIC,
+            "link": section_link(doc_id), "sections": roots}
 
 
 def section_record(engine: SearchEngine, section_id: str) -> dict:

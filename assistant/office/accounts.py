@@ -1,6 +1,7 @@
 """Accounts for the page: a users file with a name, a role and a password hash per user.
 
-Readers ask, search and export; administrators also upload, remove, restore and rebuild,
+Readers ask, search and export; insiders also read the documents marked internal (`内部`,
+assistant/office/visibility.py); administrators also upload, remove, restore and rebuild,
 and read the audit log and the feedback. Passwords are stored as scrypt hashes (hashlib,
 salted, `scrypt$n$r$p$salt$hash`), never as text. The file is JSON, written atomically and
 readable by its owner only:
@@ -12,7 +13,7 @@ readable by its owner only:
 Groups (a department, a team) are named in the libraries' permissions as `group:督导`
 (assistant/office/libraries.py).
 
-`policyqa user add NAME --role admin|reader --users FILE` writes it; the page reads it with
+`policyqa user add NAME --role admin|insider|reader --users FILE` writes it; the page reads it with
 `--users FILE` (or POLICYQA_USERS) and notices changes without a restart.
 """
 
@@ -29,8 +30,8 @@ from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
-ADMIN, READER = "admin", "reader"
-ROLES = (ADMIN, READER)
+ADMIN, INSIDER, READER = "admin", "insider", "reader"
+ROLES = (ADMIN, INSIDER, READER)
 FORMAT = "policyqa-users"
 # scrypt cost: 16 MB of memory and some 50 ms per check on this machine, which also slows guessing.
 N, R, P = 2**14, 8, 1
@@ -69,6 +70,10 @@ class Account:
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN
+
+    @property
+    def is_insider(self) -> bool:
+        return self.role == INSIDER
 
 
 def check_name(name: str) -> str:

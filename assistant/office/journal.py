@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -149,6 +150,18 @@ class Feedback(JsonLines):
                     notes.setdefault(q, []).append(row["comment"])
         return [{"question": q, "times": c, "why": "、".join(sorted(why[q])), "comments": notes.get(q, [])[-3:]}
                 for q, c in counts.most_common(n)]
+
+
+def library_home(location: str | Path) -> Path:
+    """Where a library's own files go beside it: its index folder, or, for a backend's library
+    (`milvus://…`), a folder of this machine's cache named after its address."""
+    from indexer.cache import policyqa_cache
+
+    from ..search.engine import is_local
+
+    if is_local(location):
+        return Path(location)
+    return policyqa_cache() / "journal" / re.sub(r"[^\w.-]+", "-", str(location))
 
 
 def beside(index_dir: Path, suffix: str) -> Path:

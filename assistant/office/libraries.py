@@ -26,7 +26,9 @@ from ..search.engine import SearchEngine, is_local, open_engine
 from ..search.federation import Federation
 
 FORMAT = "policyqa-libraries"
-READER, EDITOR = "reader", "editor"
+READER, INSIDER, EDITOR = "reader", "insider", "editor"
+ROLES = (READER, INSIDER, EDITOR)
+ROLE_LABELS = {READER: "阅读（公开文档）", INSIDER: "阅读（含内部文档）", EDITOR: "编辑"}
 MAX_NAME = 40
 
 
@@ -41,6 +43,7 @@ class Library:
     corpus: str = ""
     readers: list[str] = field(default_factory=list)  # user names, `group:NAME`, or `*` (every user)
     editors: list[str] = field(default_factory=list)
+    insiders: list[str] = field(default_factory=list)  # readers of its internal documents too
 
 
 def check_library_name(name: str) -> str:
@@ -84,12 +87,25 @@ class LibrariesFile:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def add(self, name: str, index: str, corpus: str = "") -> Library:
+    def add(self, name: str, index: str = "", corpus: str = "") -> Library:
+        """A library of an existing index (and its corpus folder), or, with neither given, a new
+        empty one: `NAME/corpus` and `NAME/index` beside the file (the index is built at its
+        first upload)."""
         libraries = self.libraries()
         name = check_library_name(name)
         if any(lib.name == name for lib in libraries):
             raise LibrariesError(f"已有名为“{name}”的库")
+        if not index and not corpus:
+            index, corpus = f"{name}/index", f"{name}/corpus"
+        elif not index:
+            raise LibrariesError("给出文档文件夹时也请给出索引文件夹（可以是尚不存在的新文件夹）")
         library = Library(name, index, corpus)
+        folder = self.location(library, "corpus")
+        if folder and is_local(folder):
+            try:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise LibrariesError(f"无法建立文档文件夹 {folder}：{os_reason(e)}") from e
         self._save([*libraries, library])
         return library
 
@@ -111,9 +127,10 @@ class LibrariesFile:
         return gone
 
     def grant(self, name: str, who: str, role: str) -> None:
-        """`who` becomes a reader or an editor of the library (in place of what they were)."""
-        if role not in (READER, EDITOR):
-            raise LibrariesError(f"权限应为 {READER} 或 {EDITOR}")
+        """`who` becomes a reader, an insider (a reader of internal documents too) or an editor of
+        the library, in place of what they were."""
+        if role not in ROLES:
+            raise LibrariesError(f"权限应为 {'、'.join(ROLES)} 之一")
         self._set_role(name, who, role)
 
     def revoke(self, name: str, who: str) -> None:
@@ -125,6 +142,7 @@ class LibrariesFile:
         for lib in libraries:
             if lib.name == name:
                 lib.readers = [w for w in lib.readers if w != who] + ([who] if role == READER else [])
+                lib.insiders = [w for w in lib.insiders if w != who] + ([who] if role == INSIDER else [])
                 lib.editors = [w for w in lib.editors if w != who] + ([who] if role == EDITOR else [])
         self._save(libraries)
 
@@ -147,6 +165,7 @@ class Person:
     name: str
     groups: tuple[str, ...] = ()
     is_admin: bool = False
+    is_insider: bool = False  # reads the internal documents of every library they read
 
     def named_by(self, entries: list[str]) -> bool:
         """Whether a readers or editors list names this person: by name, by `group:NAME`, or `*`."""
@@ -154,8 +173,16 @@ class Person:
 
 
 def may_read(library: Library, person: Person) -> bool:
-    """Administrators read everything; others a library that names them as reader or editor."""
-    return person.is_admin or person.named_by(library.readers) or person.named_by(library.editors)
+    """Administrators read everything; others a library that names them (any role)."""
+    return (person.is_admin or person.named_by(library.readers) or person.named_by(library.insiders)
+            or person.named_by(library.editors))
+
+
+def may_read_internal(library: Library, person: Person) -> bool:
+    """Its internal documents too (office/visibility.py): administrators, users of the insider
+    role where they read, and the library's own insiders and editors."""
+    return (person.is_admin or (person.is_insider and may_read(library, person))
+            or person.named_by(library.insiders) or person.named_by(library.editors))
 
 
 def may_edit(library: Library, person: Person) -> bool:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from indexer import store
 from indexer.build import BuildReport, Progress, build_index
-from indexer.cache import policyqa_cache
 from indexer.embed import Embedder, load_embedder
 from indexer.errors import PolicyQAError
 from indexer.report import BuildCancelled
+from indexer.store import DocumentRow
 
 from ..answers.answer import Answerer
 from ..answers.llm import LLMConfig
@@ -26,7 +26,7 @@ from ..search.engine import SearchEngine
 from ..search.index import load_index
 from ..search.retrieve import Filters, Searcher, SearchResult
 from .jobs import BuildJobs
-from .journal import Audit, Feedback, beside
+from .journal import Audit, Feedback, beside, library_home
 from .library import (
     KEEP_BOTH,
     LibraryError,
@@ -37,6 +37,7 @@ from .library import (
     remove_source,
     restore_removed,
 )
+from .visibility import LABELS, PUBLIC, VisibilityFile, visibility_of
 
 log = logging.getLogger("policyqa.service")
 
@@ -52,10 +53,13 @@ class Service:
         self.model = model
         self.llm = llm
         self.today = today  # what `今年` means (default: the index's newest year)
-        where = Path(journal_dir) / Path(str(index_dir)).name if journal_dir else (
-            self.index_dir if self.local else policyqa_cache() / "journal" / re.sub(r"[^\w.-]+", "-", self.location))
+        home = library_home(self.location)
+        where = Path(journal_dir) / Path(str(index_dir)).name if journal_dir else home
         self.audit = Audit(beside(where, "audit.jsonl"))
         self.feedback = Feedback(beside(where, "feedback.jsonl"))
+        # the library's own, wherever its journal goes: the CLI finds it beside the index too
+        self.visibility = VisibilityFile(beside(home, "visibility.json"))
+        self._hidden: tuple[tuple, frozenset[str]] | None = None
         self._embedder = embedder
         self._lock = threading.Lock()
         self._searcher: SearchEngine | None = None
@@ -71,6 +75,10 @@ class Service:
             return (st.st_ino, st.st_mtime_ns, st.st_size)
         except OSError:
             return None
+
+    def ready(self) -> bool:
+        """Whether there is an index to read (a library created empty has none until its first upload)."""
+        return not self.local or self._manifest_stamp() is not None
 
     def searcher(self) -> SearchEngine:
         """The current engine; a local one reloads when the index on disk was replaced.
@@ -162,6 +170,29 @@ class Service:
         path = Path(corpus)
         return path if path.is_absolute() else Path(os.path.realpath(self.index_dir)).parent / path
 
+    # -- internal documents ------------------------------------------------------------------
+
+    def hidden(self) -> frozenset[str]:
+        """The doc ids of the library's internal documents (hidden from its plain readers)."""
+        engine, internal = self.engine, self.visibility.internal()
+        key = (id(engine), internal)
+        if self._hidden is None or self._hidden[0] != key:
+            ids = frozenset(d.doc_id for d in engine.documents() if d.source in internal) if internal else frozenset()
+            self._hidden = (key, ids)
+        return self._hidden[1]
+
+    def set_visibility(self, doc_ids: list[str], visibility: str) -> tuple[list[DocumentRow], bool]:
+        """Mark documents internal or public (no rebuild: it takes effect at the next request);
+        the documents, and whether anything changed."""
+        visibility = visibility_of(visibility)
+        docs = [self.engine.document(d) for d in doc_ids]
+        if not docs or any(d is None for d in docs):
+            raise LibraryError("索引中没有这个文档")
+        return docs, self.visibility.set([d.source for d in docs], visibility)
+
+    def visibility_label(self, source: str) -> str:
+        return LABELS[self.visibility.of(source)]
+
     # -- questions ---------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[SearchResult]:
@@ -214,10 +245,13 @@ class Service:
         return report
 
     def upload(self, files: list[tuple[Path, str]], progress: Progress | None = None,
-               on_conflict: str = KEEP_BOTH, user: str = "") -> tuple[list[Upload], BuildReport | None]:
+               on_conflict: str = KEEP_BOTH, user: str = "",
+               visibility: str = PUBLIC) -> tuple[list[Upload], BuildReport | None]:
         """Add files to the corpus (each checked first, none overwriting another) and index them.
         A file the build still skips is taken out of the corpus again and reported; a cancelled
-        build takes them all out again (into .removed/) and puts back what they replaced."""
+        build takes them all out again (into .removed/) and puts back what they replaced. Files
+        uploaded as internal are marked so before the index that holds them lands."""
+        visibility = visibility_of(visibility)
         corpus = self._corpus_or_error()
         uploads: list[Upload] = []
         try:
@@ -225,7 +259,10 @@ class Service:
             with self.jobs.running(f"上传 {len(files)} 个文件", user, progress) as step:
                 for pair in files:
                     uploads += add_files(corpus, [pair], on_conflict, step)
-                report = self._build(step) if any(u.saved for u in uploads) else None
+                saved = [u.saved_as for u in uploads if u.saved]
+                if saved:
+                    self.visibility.set(saved, visibility)
+                report = self._build(step) if saved else None
         except BuildCancelled:
             for u in uploads:
                 if u.saved:

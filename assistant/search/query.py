@@ -54,10 +54,12 @@ class Filters:
     # A preference, not a filter: documents of these years rank higher (`今年` in a question).
     prefer_years: set[int] = field(default_factory=set)
     current_only: bool = False  # leave out documents repealed or replaced by a newer version in the index
+    # Doc ids the asker may not read (internal documents, search/veil.py): never searched.
+    hidden: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         """Whether anything is filtered out (a preference filters nothing)."""
-        return bool(self.years or self.regions or self.docs or self.current_only)
+        return bool(self.years or self.regions or self.docs or self.current_only or self.hidden)
 
 
 # jieba's search mode gives a compound word and its dictionary pieces (内蒙古 → 内蒙, 蒙古, 内蒙古;

@@ -157,6 +157,8 @@ class Searcher:
         if filters.docs:
             ok &= np.array([any(f in (d.doc_id, d.source) or f in d.title for f in filters.docs)
                             for d in self.index.documents])
+        if filters.hidden:
+            ok &= np.array([d.doc_id not in filters.hidden for d in self.index.documents])
         return ok
 
     # -- the query ---------------------------------------------------------------

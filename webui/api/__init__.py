@@ -64,7 +64,7 @@ def programmable(service: Service, access: Access, shelf: Shelf | None = None) -
         from assistant.interfaces.mcp_server import build_mcp
 
         server = build_mcp(lambda: _mcp_reader().engine, lambda: _mcp_reader().answerer(),
-                           name=f"policyqa-{service.library_name()}")
+                           name=f"policyqa-{service.library_name()}", internal_of=lambda: _mcp_reader().internal_ids())
         mcp_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
                                              host="0.0.0.0")
         routes.append(Route("/mcp", endpoint=Guard(McpGate(mcp_app, gate, reading), gate),

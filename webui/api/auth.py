@@ -43,7 +43,8 @@ class Caller:
 
 class Gate:
     """Decides each call: `caller(request, need)` with need `ask` (questions, search), `read`
-    (documents, drafting tools), `admin`."""
+    (documents, drafting tools), `edit` (changes to a library: whether the caller may edit that
+    library is the shelf's to say), `admin`."""
 
     def __init__(self, access: Access, keys: KeysFile | None):
         self.access = access

@@ -39,7 +39,8 @@ from assistant.interfaces.records import (
 )
 from assistant.office.library import KEEP_BOTH, MAX_UPLOAD_BYTES, REPLACE
 from assistant.office.service import Service
-from assistant.office.shelf import LibraryView, NothingToRead, Shelf
+from assistant.office.shelf import LibraryView, Refused, Shelf
+from assistant.office.visibility import PUBLIC, visibility_of
 from assistant.search.query import Filters, QueryError, clean_query
 from indexer.errors import PolicyQAError
 
@@ -96,6 +97,11 @@ class FeedbackBody(BaseModel):
 
 class RestoreBody(BaseModel):
     stored: str = Field(..., description="已移除文件在 .removed/ 中的名称（GET /admin/removed 列出）")
+    library: str | None = Field(None, description="它所在的库（默认：调用者可编辑的第一个库）")
+
+
+class VisibilityBody(BaseModel):
+    visibility: str = Field(..., description="internal（内部）或 public（公开）", examples=["internal"])
 
 
 class Record(JSONResponse):
@@ -147,7 +153,7 @@ def _call(fn):
         raise
     except QueryError as e:
         raise ApiError(400, "bad_request", str(e)) from e
-    except NothingToRead as e:
+    except Refused as e:
         raise ApiError(403, "forbidden", str(e)) from e
     except PolicyQAError as e:
         raise ApiError(400, "refused", str(e)) from e
@@ -200,12 +206,12 @@ def build_api(service: Service, access: Access, gate: Gate, shelf: Shelf | None 
     @app.get("/documents", summary="全部文件及其元数据、效力与系列", tags=["文件"])
     def documents(request: Request, status: list[str] = Query(default=[], description="只列这些效力的文件")) -> dict:  # noqa: B008
         view = reading(gate.caller(request, "read"))
-        return Record({"documents": _call(lambda: documents_records(view.engine, set(status)))})
+        return Record({"documents": _call(lambda: documents_records(view.engine, set(status), view.internal_ids()))})
 
     @app.get("/documents/{doc_id}", summary="一个文件：元数据与章节树", tags=["文件"])
     def document(doc_id: str, request: Request) -> dict:
         view = reading(gate.caller(request, "read"))
-        return Record(_call(lambda: document_tree(view.engine, doc_id)))
+        return Record(_call(lambda: document_tree(view.engine, doc_id, view.internal_ids())))
 
     @app.get("/documents/{doc_id}/sections/{key}", summary="一个章节的原文与出处", tags=["文件"])
     def section(doc_id: str, key: str, request: Request) -> dict:
@@ -245,81 +251,117 @@ def build_api(service: Service, access: Access, gate: Gate, shelf: Shelf | None 
                                             understood=body.question))
         return {"recorded": True}
 
-    # -- administration ---------------------------------------------------------------------
+    # -- administration: a library's editors and the administrators ---------------------------
+
+    def editing(caller: Caller, library: str | None) -> tuple[str, Service]:
+        return _call(lambda: shelf.editing(access.person(caller.user), library))
+
+    def editing_document(caller: Caller, doc_id: str) -> tuple[str, Service, object]:
+        """The library a document is changed in: 404 when the caller cannot read it at all,
+        403 when they may read but not edit it."""
+        doc = _call(lambda: reading(caller).engine.document(doc_id))
+        if doc is None:
+            raise ApiError(404, "not_found", f"找不到文档：{doc_id}")
+        name, target = _call(lambda: shelf.editing_document(access.person(caller.user), doc_id))
+        return name, target, doc
+
+    def labelled(name: str) -> dict:
+        return {"library": name} if shelf.several else {}
+
+    library_param = Query(default=None, description="要改动的库（默认：调用者可编辑的第一个库）")
 
     @app.post("/admin/upload", summary="上传文件并加入索引", tags=["管理"])
-    def upload(request: Request, files: list[UploadFile] = File(...), replace: bool = False) -> dict:  # noqa: B008
-        caller = gate.caller(request, "admin")
+    def upload(request: Request, files: list[UploadFile] = File(...), replace: bool = False,  # noqa: B008
+               visibility: str = Query(default=PUBLIC, description="可见范围：public（公开）或 internal（内部）"),  # noqa: B008
+               library: str | None = library_param) -> dict:
+        caller = gate.caller(request, "edit")
+        name, target = editing(caller, library)
+        visibility = _call(lambda: visibility_of(visibility))
         folder = Path(tempfile.mkdtemp(prefix="policyqa-api-upload-"))
         try:
             pairs = []
             for n, f in enumerate(files):
-                name = Path(f.filename or f"file{n}").name
-                target = folder / f"{n}-{name}"
-                with open(target, "wb") as out:
+                fname = Path(f.filename or f"file{n}").name
+                saved = folder / f"{n}-{fname}"
+                with open(saved, "wb") as out:
                     shutil.copyfileobj(f.file, out, 1 << 20)
-                if target.stat().st_size > MAX_UPLOAD_BYTES:
-                    raise ApiError(413, "too_large", f"{name} 超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
-                pairs.append((target, name))
+                if saved.stat().st_size > MAX_UPLOAD_BYTES:
+                    raise ApiError(413, "too_large", f"{fname} 超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
+                pairs.append((saved, fname))
             with BUILD_LOCK:
-                uploads, report = _call(lambda: service.upload(pairs, on_conflict=REPLACE if replace else KEEP_BOTH,
-                                                                    user=caller.user))
+                uploads, report = _call(lambda: target.upload(pairs, on_conflict=REPLACE if replace else KEEP_BOTH,
+                                                              user=caller.user, visibility=visibility))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         for u in uploads:
-            audit(caller, "upload", document=u.saved_as or u.name, outcome=u.action, reason=u.reason)
+            audit(caller, "upload", document=u.saved_as or u.name, outcome=u.action, reason=u.reason,
+                  visibility=visibility, **labelled(name))
         return {"files": [{"name": u.name, "action": u.action, "saved_as": u.saved_as, "reason": u.reason,
                            "message": u.message()} for u in uploads],
-                "index": _report(report) if report is not None else None}
+                "index": _report(report) if report is not None else None, **labelled(name)}
 
     @app.delete("/admin/documents/{doc_id}", summary="从索引移除（文件移到 .removed/，可恢复；须 confirm=true）",
                 tags=["管理"])
     def remove(doc_id: str, request: Request, confirm: bool = False) -> dict:
-        caller = gate.caller(request, "admin")
-        doc = service.engine.document(doc_id)
-        if doc is None:
-            raise ApiError(404, "not_found", f"找不到文档：{doc_id}")
+        caller = gate.caller(request, "edit")
+        name, target, doc = editing_document(caller, doc_id)
         if not confirm:
             raise ApiError(409, "confirm", f"将从索引移除《{doc.title}》（{doc.source}），文件移到 .removed/ 可恢复。"
                                            "确认请加参数 confirm=true")
         with BUILD_LOCK:
-            removed, report = _call(lambda: service.remove(doc_id, user=caller.user))
-        audit(caller, "remove", document=removed.source, stored=removed.stored)
-        return {"removed": removed.source, "stored": removed.stored, "index": _report(report)}
+            removed, report = _call(lambda: target.remove(doc_id, user=caller.user))
+        audit(caller, "remove", document=removed.source, stored=removed.stored, **labelled(name))
+        return {"removed": removed.source, "stored": removed.stored, "index": _report(report), **labelled(name)}
+
+    @app.post("/admin/documents/{doc_id}/visibility", summary="设定文档的可见范围：内部（只有内部读者、编辑和管理员可见）或公开",
+              tags=["管理"])
+    def set_visibility(doc_id: str, body: VisibilityBody, request: Request) -> dict:
+        caller = gate.caller(request, "edit")
+        name, target, doc = editing_document(caller, doc_id)
+        visibility = _call(lambda: visibility_of(body.visibility))
+        _, changed = _call(lambda: target.set_visibility([doc_id], visibility))
+        if changed:
+            audit(caller, "visibility", document=doc.title, doc_id=doc_id, visibility=visibility, **labelled(name))
+        return {"doc_id": doc_id, "title": doc.title, "visibility": visibility, "changed": changed, **labelled(name)}
 
     @app.get("/admin/removed", summary="已移除、可恢复的文件", tags=["管理"])
-    def removed(request: Request) -> dict:
-        gate.caller(request, "admin")
-        return {"removed": [{"source": e.source, "stored": e.stored, "time": e.time} for e in _call(service.removed)]}
+    def removed(request: Request, library: str | None = library_param) -> dict:
+        name, target = editing(gate.caller(request, "edit"), library)
+        return {"removed": [{"source": e.source, "stored": e.stored, "time": e.time} for e in _call(target.removed)],
+                **labelled(name)}
 
     @app.post("/admin/restore", summary="恢复已移除的文件并加入索引", tags=["管理"])
     def restore(body: RestoreBody, request: Request) -> dict:
-        caller = gate.caller(request, "admin")
+        caller = gate.caller(request, "edit")
+        name, target = editing(caller, body.library)
         with BUILD_LOCK:
-            source, report = _call(lambda: service.restore(body.stored, user=caller.user))
-        audit(caller, "restore", document=source, stored=body.stored)
-        return {"restored": source, "index": _report(report)}
+            source, report = _call(lambda: target.restore(body.stored, user=caller.user))
+        audit(caller, "restore", document=source, stored=body.stored, **labelled(name))
+        return {"restored": source, "index": _report(report), **labelled(name)}
 
     @app.post("/admin/rebuild", summary="重新建立索引（读取文档文件夹中的所有变化）", tags=["管理"])
-    def rebuild(request: Request) -> dict:
-        caller = gate.caller(request, "admin")
+    def rebuild(request: Request, library: str | None = library_param) -> dict:
+        caller = gate.caller(request, "edit")
+        name, target = editing(caller, library)
         with BUILD_LOCK:
-            report = _call(lambda: service.reindex(user=caller.user))
-        audit(caller, "rebuild", added=len(report.added), changed=len(report.changed), removed=len(report.removed))
-        return {"index": _report(report)}
+            report = _call(lambda: target.reindex(user=caller.user))
+        audit(caller, "rebuild", added=len(report.added), changed=len(report.changed), removed=len(report.removed),
+              **labelled(name))
+        return {"index": _report(report), **labelled(name)}
 
     @app.get("/admin/build", summary="建索引进度：正在进行（或最近一次）的任务、阶段、剩余时间", tags=["管理"])
-    def build_status(request: Request) -> dict:
-        gate.caller(request, "admin")
-        return {"build": service.jobs.current()}
+    def build_status(request: Request, library: str | None = library_param) -> dict:
+        name, target = editing(gate.caller(request, "edit"), library)
+        return {"build": target.jobs.current(), **labelled(name)}
 
     @app.post("/admin/build/cancel", summary="取消正在进行的建索引（原索引保持不变，文档文件夹的改动撤回）", tags=["管理"])
-    def cancel_build(request: Request) -> dict:
-        caller = gate.caller(request, "admin")
-        if not service.jobs.cancel(caller.user or "-"):
+    def cancel_build(request: Request, library: str | None = library_param) -> dict:
+        caller = gate.caller(request, "edit")
+        name, target = editing(caller, library)
+        if not target.jobs.cancel(caller.user or "-"):
             raise ApiError(409, "no_build", "目前没有正在进行的建索引任务")
-        audit(caller, "build_cancel")
-        return {"build": service.jobs.current()}
+        audit(caller, "build_cancel", **labelled(name))
+        return {"build": target.jobs.current(), **labelled(name)}
 
     @app.get("/admin/audit", summary="审计日志（最新在前）", tags=["管理"])
     def audit_log(request: Request) -> dict:

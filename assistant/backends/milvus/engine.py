@@ -210,6 +210,8 @@ class MilvusEngine:
             expr += f" and region in {json.dumps(regions, ensure_ascii=False)}"
         if filters and filters.current_only and self.collection.superseded():
             expr += f" and doc_id not in {json.dumps(sorted(self.collection.superseded()), ensure_ascii=False)}"
+        if filters and filters.hidden:
+            expr += f" and doc_id not in {json.dumps(sorted(filters.hidden), ensure_ascii=False)}"
         return expr
 
     def plan(self, query: str) -> QueryPlan:
@@ -396,5 +398,5 @@ class _Pool:
 def _allowed(d: DocumentRow, f: Filters, gone: set[str] | frozenset[str] = frozenset()) -> bool:
     return ((not f.years or (d.year or 0) in f.years) and (not f.regions or region_match(d.region, f.regions, d.places))
             and (not f.docs or any(x in (d.doc_id, d.source) or x in d.title for x in f.docs))
-            and not (f.current_only and d.doc_id in gone))
+            and not (f.current_only and d.doc_id in gone) and d.doc_id not in f.hidden)
 
