@@ -68,7 +68,8 @@ def main() -> None:
     ap.add_argument("--hostile", action="store_true", help="one client floods logins, feedback, uploads, the queue")
     ap.add_argument("--libraries", nargs="+", default=[], metavar="INDEX",
                     help="more libraries (index folders) served beside the corpus's; readers of different libraries, "
-                         "every response checked for documents of a library its user may not read (implies --login)")
+                         "every response checked for documents of a library its user may not read, and for an "
+                         "internal document of the first (implies --login)")
     ap.add_argument("--flood", default="logins,feedback,uploads,queue",
                     help="with --hostile: which floods (none: only the samples, to compare)")
     args = ap.parse_args()
@@ -102,11 +103,11 @@ def main() -> None:
     hidden: list[set[str]] = [set() for _ in range(args.users)]  # per reader: document ids they may not read
     served = ["--index", str(index), "--corpus", str(corpus)]
     if args.libraries:
-        registry, ids = shelved(work, corpus, index, [Path(p) for p in args.libraries])
+        registry, ids, internal = shelved(work, corpus, index, [Path(p) for p in args.libraries])
         for n, (name, _) in enumerate(readers):
             mine = list(ids)[n % len(ids)]
-            registry.grant(mine, name, "reader")
-            hidden[n] = set().union(*(v for k, v in ids.items() if k != mine))
+            registry.grant(mine, name, "reader")  # public documents only: the internal one is hidden too
+            hidden[n] = set().union(*(v for k, v in ids.items() if k != mine)) | {internal}
         served = ["--libraries", str(registry.path)]
     cache = work / "cache"  # the server's own: its upload folder is measured
     server = subprocess.Popen([sys.executable, "ui.py", *served, "--port", str(port), *login], cwd=ROOT, env={**ENV, "POLICYQA_CACHE": str(cache)},
@@ -203,7 +204,7 @@ def main() -> None:
         audit = (work / "index.audit.jsonl").read_text(encoding="utf-8").splitlines()
         result["audit_lines"] = len(audit)
     if args.libraries:
-        result["libraries"] = {"served": len(args.libraries) + 1, "cross_library_results": len(leaks),
+        result["libraries"] = {"served": len(args.libraries) + 1, "results_not_theirs": len(leaks),
                                "first": leaks[:3]}
     if flood is not None:
         result["flood"] = flood.report()
@@ -215,8 +216,9 @@ def main() -> None:
 
 
 def shelved(work: Path, corpus: Path, index: Path, more: list[Path]):
-    """A libraries file: the soak's own corpus first (uploads go there), then `more`; and the
-    document ids of each, read with `policyqa documents --json`."""
+    """A libraries file: the soak's own corpus first (uploads go there), then `more`; the
+    document ids of each, read with `policyqa documents --json`; and the id of one document of
+    the first marked internal (`policyqa visibility`), which no reader may get either."""
     sys.path.insert(0, str(ROOT))
     from assistant.office.libraries import LibrariesFile
 
@@ -229,7 +231,10 @@ def shelved(work: Path, corpus: Path, index: Path, more: list[Path]):
         out = subprocess.run([sys.executable, "-m", "assistant.cli", "documents", "--index", registry.location(lib),
                               "--json"], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True).stdout
         ids[lib.name] = {json.loads(line)["doc_id"] for line in out.splitlines() if line.strip()}
-    return registry, ids
+    internal = sorted(ids["own"])[0]
+    subprocess.run([sys.executable, "-m", "assistant.cli", "visibility", "内部", internal, "--index", str(index)],
+                   cwd=ROOT, env=ENV, check=True, capture_output=True)
+    return registry, ids, internal
 
 
 class Flood:

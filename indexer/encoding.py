@@ -231,16 +231,22 @@ class EncodingStage:
             yield self._second_task(files, block, pooled)
 
     def _second_task(self, files: _SecondFiles, block, pooled: bool) -> Task:
-        texts = [t for _, t, _ in block] + [t for _, _, ts in block for t in ts]
+        """The second model over a block's sentences; a chunk's vector is the mean of its
+        sentences' (CHUNK_VECTORS), and only a chunk without sentences is encoded itself."""
+        lone = [(row, text) for row, text, sentences in block if not sentences]
+        texts = [text for _, text in lone] + [t for _, _, ts in block for t in ts]
         threads = 1 if pooled else second.WORKERS
 
-        def done(both) -> None:
-            files.chunks[[row for row, _, _ in block]] = both[:len(block)]
-            encoded = both[len(block):].astype(np.float16)
-            at = 0
+        def done(encoded) -> None:
+            if lone:
+                files.chunks[[row for row, _ in lone]] = encoded[:len(lone)]
+            at = len(lone)
             for row, _, ts in block:
-                files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = encoded[at:at + len(ts)]
-                at += len(ts)
+                if ts:
+                    vectors = encoded[at:at + len(ts)]
+                    files.chunks[row] = second.mean_vector(vectors)
+                    files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = vectors.astype(np.float16)
+                    at += len(ts)
             self._advance(len(block))
 
         return Task("second", lambda: second.encode(texts, workers=threads), done)
@@ -253,7 +259,8 @@ class EncodingStage:
             self._write_faiss(index, staging / store.USE_INDEX)
             index, sentence_params = vectors.build(files.sentences, codec="fp16")
             self._write_faiss(index, staging / store.USE_SENTENCE_INDEX)
-        return {"name": second.NAME, "dimension": second.DIMENSION, "chunks": len(files.chunks),
+        return {"name": second.NAME, "dimension": second.DIMENSION, "chunk_vectors": second.CHUNK_VECTORS,
+                "chunks": len(files.chunks),
                 "sentences": len(files.sentences), "index": params, "sentence_index": sentence_params}
 
     def _chunk_texts(self, db, longest_first: bool = False):
@@ -262,7 +269,8 @@ class EncodingStage:
                               f" ORDER BY {order}")
 
     def _old_second(self) -> dict | None:
-        if self.previous is None or not self.reuse_vectors or (self.previous.get("second") or {}).get("name") != second.NAME:
+        was = (self.previous or {}).get("second") or {}
+        if not self.reuse_vectors or was.get("name") != second.NAME or was.get("chunk_vectors") != second.CHUNK_VECTORS:
             return None
         try:
             d = self.index_dir
