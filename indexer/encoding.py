@@ -54,6 +54,20 @@ class _SecondFiles:
         return len(self.offsets) - 1 - len(self.kept)
 
 
+def _first_of_each(missing: list[tuple[int, str]], copies: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """The rows to encode, one per text hash; each other row of a hash goes to `copies` with the
+    row it copies."""
+    first: dict[str, int] = {}
+    kept = []
+    for row, h in missing:
+        seen = first.setdefault(h, row)
+        if seen == row:
+            kept.append((row, h))
+        else:
+            copies.append((row, seen))
+    return kept
+
+
 def _block_size(items: int, largest: int) -> int:
     """Blocks of at most `largest`, but enough of them to give every worker several; whole batches."""
     per_block = -(-items // (BLOCKS_PER_WORKER * second.WORKERS))
@@ -109,13 +123,24 @@ class EncodingStage:
         dense, dense_todo = self._dense_start(staging, needs)
         use = self._second_start(db, staging, needs)
         pooled = not dense_todo or hasattr(self._embedder(), "single_threaded")
-        streams = [self._dense_tasks(db, dense, dense_todo, pooled)]
-        if use is not None:
-            streams.append(self._second_tasks(db, use, pooled))
         self._encoding = [0, len(dense_todo) + (use.todo if use is not None else 0)]  # done, total: for the progress bar
         self.progress("向量化", 0, self._encoding[1])
+        # A text that occurs again (a notice reposted, an article in two versions of a law) is
+        # encoded once; its other chunks get copies of the vectors when all are done.
+        dense_copies: list[tuple[int, int]] = []
+        second_copies: list[tuple[int, int]] = []
+        streams = [self._dense_tasks(db, dense, _first_of_each(dense_todo, dense_copies), pooled)]
+        if use is not None:
+            streams.append(self._second_tasks(db, use, pooled, second_copies))
+        self._advance(len(dense_copies))
         with self.report.timed("encode"):
             workers.run(streams, second.WORKERS if pooled else 1, self.report.stages)
+        for row, first in dense_copies:
+            dense[row] = dense[first]
+        if use is not None:
+            for row, first in second_copies:
+                use.chunks[row] = use.chunks[first]
+                use.sentences[use.offsets[row]:use.offsets[row + 1]] = use.sentences[use.offsets[first]:use.offsets[first + 1]]
         self.progress("向量化", self._encoding[1], self._encoding[1])
         dense.flush()
         self._write_dense(staging, dense)
@@ -215,14 +240,21 @@ class EncodingStage:
             files.sentences[offsets[row]:offsets[row + 1]] = old["sentences"][a:b]
         return files
 
-    def _second_tasks(self, db, files: _SecondFiles, pooled: bool) -> Iterator[Task]:
-        """Blocks of chunks without second-model vectors, longest first, each with its sentences."""
+    def _second_tasks(self, db, files: _SecondFiles, pooled: bool, copies: list[tuple[int, int]]) -> Iterator[Task]:
+        """Blocks of chunks without second-model vectors, longest first, each with its sentences;
+        a chunk of the same heading and text as an earlier one goes to `copies` instead."""
         block: list[tuple[int, str, list[str]]] = []
         size = _block_size(files.todo, SECOND_BLOCK) if pooled else SECOND_BLOCK_ALONE
+        first: dict[tuple[str, str], int] = {}
         for row, path, text in self._chunk_texts(db, longest_first=True):
             if row in files.kept:
                 continue
             heading = json.loads(path)[-1]
+            seen = first.setdefault((heading, text), row)
+            if seen != row:
+                copies.append((row, seen))
+                self._advance(1)
+                continue
             block.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
             if len(block) >= size:
                 yield self._second_task(files, block, pooled)
@@ -235,9 +267,13 @@ class EncodingStage:
         sentences' (CHUNK_VECTORS), and only a chunk without sentences is encoded itself."""
         lone = [(row, text) for row, text, sentences in block if not sentences]
         texts = [text for _, text in lone] + [t for _, _, ts in block for t in ts]
+        unique = list(dict.fromkeys(texts))  # a sentence repeated in the block is encoded once
+        where = {t: i for i, t in enumerate(unique)}
+        order = np.array([where[t] for t in texts], dtype=np.int64)
         threads = 1 if pooled else second.WORKERS
 
         def done(encoded) -> None:
+            encoded = encoded[order]
             if lone:
                 files.chunks[[row for row, _ in lone]] = encoded[:len(lone)]
             at = len(lone)
@@ -249,7 +285,7 @@ class EncodingStage:
                     at += len(ts)
             self._advance(len(block))
 
-        return Task("second", lambda: second.encode(texts, workers=threads), done)
+        return Task("second", lambda: second.encode(unique, workers=threads), done)
 
     def _second_finish(self, staging: Path, files: _SecondFiles) -> dict:
         files.chunks.flush()

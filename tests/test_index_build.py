@@ -250,3 +250,36 @@ def test_a_chunks_second_model_vector_is_its_sentences_mean(tmp_path):
             (path, text), = texts
             expected = second.encode([second.chunk_text(json.loads(path)[-1], text)])[0]
         assert float(chunks[row] @ expected) > 0.999, row
+
+
+def test_a_text_that_occurs_twice_is_encoded_once(tmp_path):
+    import numpy as np
+
+    from indexer import second
+
+    class Counting(FakeEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.texts: list[str] = []
+
+        def encode(self, texts, batch_size=32, progress=False):
+            self.texts += texts
+            return super().encode(texts, batch_size, progress)
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    notice = "关于做好防汛工作的通知\n\n一、防汛值班\n1.各校汛期落实防汛值班表，每日报告。严格执行二十四小时值班制度。\n"
+    for name in ("a.txt", "b.txt"):  # the same notice posted twice
+        (corpus / name).write_text(notice, encoding="utf-8")
+    (corpus / "c.txt").write_text(notice.replace("防汛", "防火"), encoding="utf-8")
+    embedder = Counting()
+    index_dir = tmp_path / "index"
+    report = build_index(corpus, index_dir, embedder=embedder)
+    assert report.embedded == 3 and len(embedder.texts) == len(set(embedder.texts)) == 2
+    dense = np.load(index_dir / store.VECTORS)
+    assert np.array_equal(dense[0], dense[1]) and not np.array_equal(dense[0], dense[2])
+    if second.available():
+        chunks, sentences = np.load(index_dir / store.USE_CHUNKS), np.load(index_dir / store.USE_SENTENCES)
+        owner = np.load(index_dir / store.SENTENCE_CHUNK)
+        assert np.array_equal(chunks[0], chunks[1]) and np.abs(chunks[0] - chunks[2]).max() > 0.01
+        assert np.array_equal(sentences[owner == 0], sentences[owner == 1]) and (owner == 0).sum() == 2
