@@ -22,13 +22,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
+
+from .files import save_json
 
 ADMIN, INSIDER, READER = "admin", "insider", "reader"
 ROLES = (ADMIN, INSIDER, READER)
@@ -149,15 +150,9 @@ class UsersFile:
         data = {"format": FORMAT, "version": 1,
                 "users": [{"name": a.name, "role": a.role, "password": a.password, "groups": list(a.groups)}
                           for a in accounts.values()]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, ensure_ascii=False, indent=1)
-            os.replace(tmp, self.path)
+            save_json(self.path, data, private=True)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise AccountError(f"无法写入用户文件 {self.path}：{os_reason(e)}") from e
 
 

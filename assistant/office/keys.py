@@ -18,13 +18,14 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
+
+from .files import save_json
 
 FORMAT = "policyqa-keys"
 SCOPES = ("all", "ask")  # everything the user may do; asking and searching only
@@ -106,13 +107,8 @@ class KeysFile:
 
     def _write(self, keys: list[ApiKey]) -> None:
         data = {"format": FORMAT, "version": 1, "keys": [asdict(k) for k in keys]}
-        tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, ensure_ascii=False, indent=1)
-            os.replace(tmp, self.path)
+            save_json(self.path, data, private=True)
         except OSError as e:
             raise ApiKeyError(f"无法写入密钥文件 {self.path}：{os_reason(e)}") from e
         self._cache = None

@@ -14,9 +14,7 @@ off the list only: its folders stay where they are.
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from indexer.errors import PolicyQAError, os_reason
 
 from ..search.engine import SearchEngine, is_local, open_engine
 from ..search.federation import Federation
+from .files import save_json
 
 FORMAT = "policyqa-libraries"
 READER, INSIDER, EDITOR = "reader", "insider", "editor"
@@ -148,13 +147,9 @@ class LibrariesFile:
 
     def _save(self, libraries: list[Library]) -> None:
         data = {"format": FORMAT, "version": 1, "libraries": [asdict(lib) for lib in libraries]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            save_json(self.path, data)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise LibrariesError(f"无法写入库文件 {self.path}：{os_reason(e)}") from e
 
 

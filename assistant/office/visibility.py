@@ -12,14 +12,13 @@ needs none. The file lives beside the index, like its audit log:
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import threading
 from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
 from ..search.veil import INTERNAL, PUBLIC
+from .files import save_json
 
 FORMAT = "policyqa-visibility"
 LABELS = {INTERNAL: "内部", PUBLIC: "公开"}
@@ -78,13 +77,9 @@ class VisibilityFile:
 
     def _save(self, internal: frozenset[str]) -> None:
         data = {"format": FORMAT, "version": 1, "internal": sorted(internal)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            save_json(self.path, data)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise VisibilityError(f"无法写入可见范围文件 {self.path}：{os_reason(e)}") from e
 
 
