@@ -263,26 +263,20 @@ class EncodingStage:
             yield self._second_task(files, block, pooled)
 
     def _second_task(self, files: _SecondFiles, block, pooled: bool) -> Task:
-        """The second model over a block's sentences; a chunk's vector is the mean of its
-        sentences' (CHUNK_VECTORS), and only a chunk without sentences is encoded itself."""
-        lone = [(row, text) for row, text, sentences in block if not sentences]
-        texts = [text for _, text in lone] + [t for _, _, ts in block for t in ts]
-        unique = list(dict.fromkeys(texts))  # a sentence repeated in the block is encoded once
+        texts = [t for _, t, _ in block] + [t for _, _, ts in block for t in ts]
+        unique = list(dict.fromkeys(texts))  # a text repeated in the block is encoded once
         where = {t: i for i, t in enumerate(unique)}
         order = np.array([where[t] for t in texts], dtype=np.int64)
         threads = 1 if pooled else second.WORKERS
 
         def done(encoded) -> None:
-            encoded = encoded[order]
-            if lone:
-                files.chunks[[row for row, _ in lone]] = encoded[:len(lone)]
-            at = len(lone)
+            both = encoded[order]
+            files.chunks[[row for row, _, _ in block]] = both[:len(block)]
+            encoded = both[len(block):].astype(np.float16)
+            at = 0
             for row, _, ts in block:
-                if ts:
-                    vectors = encoded[at:at + len(ts)]
-                    files.chunks[row] = second.mean_vector(vectors)
-                    files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = vectors.astype(np.float16)
-                    at += len(ts)
+                files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = encoded[at:at + len(ts)]
+                at += len(ts)
             self._advance(len(block))
 
         return Task("second", lambda: second.encode(unique, workers=threads), done)
@@ -295,8 +289,7 @@ class EncodingStage:
             self._write_faiss(index, staging / store.USE_INDEX)
             index, sentence_params = vectors.build(files.sentences, codec="fp16")
             self._write_faiss(index, staging / store.USE_SENTENCE_INDEX)
-        return {"name": second.NAME, "dimension": second.DIMENSION, "chunk_vectors": second.CHUNK_VECTORS,
-                "chunks": len(files.chunks),
+        return {"name": second.NAME, "dimension": second.DIMENSION, "chunks": len(files.chunks),
                 "sentences": len(files.sentences), "index": params, "sentence_index": sentence_params}
 
     def _chunk_texts(self, db, longest_first: bool = False):
@@ -305,8 +298,7 @@ class EncodingStage:
                               f" ORDER BY {order}")
 
     def _old_second(self) -> dict | None:
-        was = (self.previous or {}).get("second") or {}
-        if not self.reuse_vectors or was.get("name") != second.NAME or was.get("chunk_vectors") != second.CHUNK_VECTORS:
+        if self.previous is None or not self.reuse_vectors or (self.previous.get("second") or {}).get("name") != second.NAME:
             return None
         try:
             d = self.index_dir

