@@ -157,3 +157,28 @@ def test_who_may_read_and_edit_a_library(registry, tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["libraries"] == [{"library": "教学", "read": True, "internal": False, "edit": False},
                                                   {"library": "安全", "read": True, "internal": False, "edit": False}]
+
+
+
+def test_a_library_keeps_its_own_order_when_searched_beside_others(tmp_path, fake_model):
+    """The libraries' results merge by a common level, but each library's own results come in the
+    order it gives them alone: another library joining can displace them, never reorder them. Here
+    督导 is rare in the first library and common in the second, 食堂 the other way round, so the
+    common statistics alone would put the first library's 食堂 passage above its 督导 one."""
+    canteens = {f"2024-{n}校食堂管理办法.txt": f"{n}校食堂管理办法\n\n一、总则\n1.食堂实行明厨亮灶，食堂食品留样。\n"
+                for n in "甲乙丙丁戊己"}
+    first = {**canteens, "2024-督导与食堂工作要点.txt": "督导与食堂工作要点\n\n一、督导\n1.开展责任督导，督导报告公开。\n"
+             "二、食堂\n2.食堂管理，食堂从业人员持证上岗。\n"}
+    second = {f"2024-{n}区督导办法.txt": f"{n}区督导办法\n\n一、总则\n1.督导评估，督导结果通报，督导问责。\n"
+              for n in "子丑寅卯辰巳午未"}
+    registry = LibrariesFile(tmp_path / "libraries.json")
+    registry.add("一", str(_library(tmp_path, "first", first)))
+    registry.add("二", str(_library(tmp_path, "second", second)))
+    both, query = open_libraries(registry), "督导 食堂"
+    assert "责任督导" in both.members["一"].search(query, k=1)[0].text  # alone: its rarer word's passage first
+    for q in (query, "食堂管理", "督导评估", "明厨亮灶 督导"):
+        merged = both.search(q, k=10)
+        for name, member in both.members.items():
+            mine = [r.section_id for r in merged if r.library == name]
+            assert mine == [r.section_id for r in member.search(q, k=10)][:len(mine)], (q, name)
+        assert [r.fused for r in merged] == sorted((r.fused for r in merged), reverse=True)

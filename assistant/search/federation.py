@@ -1,15 +1,17 @@
 """Several libraries searched as one (`engine.SearchEngine`).
 
-Each library proposes its own candidates with their signals (retrieve.Searcher.pool), its BM25
-on the scale of all of them (each word's IDF over every library's chunks); the candidates of all
-of them are fused together, standardised over the union as one library's are (indexer/fusion.py),
-so a library whose best passage is weak does not put it level with another's strong one; each
-library then ranks its own from the common scores (its standing, citations, document numbers,
-passages) and the results merge by that score, copies across libraries folded. On the seeds'
-questions, the seeds and the 72 reports searched together score as one index of both does
-(bench/bench_libraries.py: recall@5 0.918 / 0.935, MRR@10 0.954 / 0.949 on dev.jsonl;
-0.800 / 0.800 and 0.837 / 0.827 on dev-colloquial.jsonl).
+Each library proposes its candidates and ranks them as it does alone (retrieve.Searcher.pool and
+rank: its own BM25 statistics, its own fusion), so searching it beside others never reorders its
+results. What merges them is a level on one scale: the candidates of all the libraries fused
+together, standardised over the union (indexer/fusion.py) with each word's BM25 weighed by its
+IDF over every library's chunks, so a library whose best passage is weak does not put it level
+with another's strong one; a library's i-th result takes the i-th best of its candidates'
+common scores. Copies across libraries are folded. Ranked from the common scores alone, a
+library's order changed when the others joined it (the 72 reports and the seeds beside the
+whole laws/ corpus: LawBench cover@5 0.2104 → 0.1904); kept, it is 0.2064, the difference two
+questions where another library's passage takes a place (EQUALS 0.5103 alone and together).
 An engine without candidate pools (another backend) merges by its results' relevance instead.
+
 
 Documents keep their ids; a result says its library (`SearchResult.library`, shown in its
 citation). Every library must use the same embedding model (loaded once for all, and the
@@ -27,7 +29,7 @@ from indexer.store import IndexProblem
 
 from .collection import Collection
 from .results import fold_copies
-from .retrieve import Together
+from .retrieve import COMMON, Together
 
 if TYPE_CHECKING:
     from indexer.store import DocumentRow, SectionRow
@@ -146,18 +148,24 @@ class Federation:
         return kept
 
     def _fused(self, query: str, k: int, filters: Filters | None) -> list[SearchResult]:
+        """Each library's results in its own order, as it ranks them alone; their levels, which
+        merge them, from the fusion of every library's candidates on one scale: a library's i-th
+        result takes the i-th best common score among its own."""
         encodings: dict = {}  # the question encoded once for every library (one model)
         pools = [(name, m, m.pool(query, k, filters, Together(self._word_scale(m), encodings)))
                  for name, m in self.members.items()]
         pools = [(name, m, p) for name, m, p in pools if p is not None]
         if not pools:
             return []
-        keys = set.intersection(*(set(p.signals) for _, _, p in pools))
-        merged = {key: np.concatenate([p.signals[key] for _, _, p in pools]) for key in keys}
-        combined = pools[0][1].fusion.combine(merged)
+        common = [_common_signals(p.signals) for _, _, p in pools]
+        keys = set.intersection(*(set(c) for c in common))
+        levels = pools[0][1].fusion.combine({key: np.concatenate([c[key] for c in common]) for key in keys})
         results, at = [], 0
         for name, m, p in pools:
-            results += self._labelled(name, m.rank(p, combined[at:at + len(p.rows)], k))
+            own = m.rank(p, m.fusion.combine(_own_signals(p.signals)), k)
+            if len(pools) > 1:
+                _take_levels(own, m.rank(p, levels[at:at + len(p.rows)], k))
+            results += self._labelled(name, own)
             at += len(p.rows)
         return sorted(results, key=lambda r: r.fused, reverse=True)
 
@@ -187,3 +195,20 @@ class Federation:
 
 def _idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))  # BM25's (Lucene's), as bm25s computes it
+
+
+def _own_signals(signals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {key: v for key, v in signals.items() if not key.startswith(COMMON)}
+
+
+def _common_signals(signals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = _own_signals(signals)
+    out.update({key[len(COMMON):]: v for key, v in signals.items() if key.startswith(COMMON)})
+    return out
+
+
+def _take_levels(own: list[SearchResult], levelled: list[SearchResult]) -> None:
+    """Give a library's results, in their own order, its best scores on the common scale."""
+    levels = sorted((r.fused for r in levelled), reverse=True)
+    for i, r in enumerate(own):
+        r.fused = levels[min(i, len(levels) - 1)] if levels else r.fused

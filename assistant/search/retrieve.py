@@ -65,10 +65,15 @@ class CandidatePool:
     signals: dict[str, np.ndarray]  # each signal on the rows
 
 
+COMMON = "common:"  # a signal on the scale of several libraries together (Together.word_scale)
+
+
 @dataclass
 class Together:
     """What one search over several libraries shares with each of them (federation.py): each
-    word's BM25 on the scale of all of them, and the question's encodings, computed once."""
+    word's BM25 on the scale of all of them, and the question's encodings, computed once. A
+    library's candidates and its own signals stay as they are alone; the BM25 on the common
+    scale comes as extra signals (COMMON + name)."""
 
     word_scale: Callable[[str], float] | None = None
     encodings: dict = field(default_factory=dict)  # (model, texts) -> vectors
@@ -243,13 +248,8 @@ class Searcher:
         qv = together.encoded("dense", texts, self.embedder.encode) if together else self.embedder.encode(texts)
         qe = qv[-1]
         bm25, size = self.index.bm25, self.index.size
-        word_scale = together.word_scale if together else None
-        if word_scale is None:
-            words = bm25.scores(plan.weights, size)
-            expansions = bm25.scores(list(plan.expansion_words), size)
-        else:
-            words = bm25.scores({w: x * word_scale(w) for w, x in plan.weights.items()}, size)
-            expansions = bm25.scores({w: word_scale(w) for w in plan.expansion_words}, size)
+        words = bm25.scores(plan.weights, size)
+        expansions = bm25.scores(list(plan.expansion_words), size)
         if mask is not None:
             words, expansions = np.where(mask, words, 0.0), np.where(mask, expansions, 0.0)
         allowed_ids = None if mask is None else np.flatnonzero(mask)
@@ -268,6 +268,8 @@ class Searcher:
         chunk_vecs = np.asarray(self.index.vectors[rows])
         signals = {"cos_q": chunk_vecs @ qv[0], "cos_qe": chunk_vecs @ qe,
                    "bm25_words": words[rows], "bm25_expansions": expansions[rows]}
+        if together is not None and together.word_scale is not None:
+            signals.update(self._common_words(plan, rows, together.word_scale))
         if uq is not None:
             signals["use_chunk"] = np.asarray(self.index.use_chunks[rows]) @ uq
             signals["use_sent"] = self._best_sentences(rows, uq, signals["use_chunk"])
@@ -276,6 +278,13 @@ class Searcher:
         if self.fusion.cited_weight:
             signals["cited"] = self.citation_prior()[rows]
         return rows, signals
+
+    def _common_words(self, plan: QueryPlan, rows: np.ndarray, word_scale: Callable[[str], float]) -> dict:
+        """The BM25 signals of `rows` with each word's IDF over several libraries (Together)."""
+        bm25, size = self.index.bm25, self.index.size
+        words = bm25.scores({w: x * word_scale(w) for w, x in plan.weights.items()}, size)
+        expansions = bm25.scores({w: word_scale(w) for w in plan.expansion_words}, size)
+        return {COMMON + "bm25_words": words[rows], COMMON + "bm25_expansions": expansions[rows]}
 
     def citation_prior(self) -> np.ndarray:
         """Each chunk's citation prior (indexer.citations: its document's and its article's), by
