@@ -23,13 +23,12 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
-from .files import save_json
+from .files import FollowedFile, save_json
 
 ADMIN, INSIDER, READER = "admin", "insider", "reader"
 ROLES = (ADMIN, INSIDER, READER)
@@ -89,24 +88,11 @@ class UsersFile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._stamp: tuple | None = None
-        self._accounts: dict[str, Account] = {}
+        self._file = FollowedFile(self.path, _parse, {}, lambda e: AccountError(
+            f"无法读取用户文件 {self.path}：{os_reason(e)}"))
 
     def accounts(self) -> dict[str, Account]:
-        with self._lock:
-            try:
-                st = self.path.stat()
-            except FileNotFoundError:
-                self._stamp, self._accounts = None, {}
-                return {}
-            except OSError as e:
-                raise AccountError(f"无法读取用户文件 {self.path}：{os_reason(e)}") from e
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-            if stamp != self._stamp:
-                self._accounts = _parse(self.path)
-                self._stamp = stamp
-            return dict(self._accounts)
+        return dict(self._file.read())
 
     def get(self, name: str) -> Account | None:
         return self.accounts().get(name)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
-from .files import save_json
+from .files import FollowedFile, save_json
 
 FORMAT = "policyqa-keys"
 SCOPES = ("all", "ask")  # everything the user may do; asking and searching only
@@ -77,22 +77,12 @@ class KeysFile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._cache: tuple[float, list[ApiKey]] | None = None
+        self._lock = threading.Lock()  # one change at a time
+        self._file = FollowedFile(self.path, lambda _: self._read(), [], lambda e: ApiKeyError(
+            f"无法读取密钥文件 {self.path}：{os_reason(e)}"))
 
     def records(self) -> list[ApiKey]:
-        try:
-            mtime = self.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return []
-        except OSError as e:
-            raise ApiKeyError(f"无法读取密钥文件 {self.path}：{os_reason(e)}") from e
-        with self._lock:
-            if self._cache is not None and self._cache[0] == mtime:
-                return self._cache[1]
-            keys = self._read()
-            self._cache = (mtime, keys)
-            return keys
+        return self._file.read()
 
     def _read(self) -> list[ApiKey]:
         try:
@@ -111,7 +101,7 @@ class KeysFile:
             save_json(self.path, data, private=True)
         except OSError as e:
             raise ApiKeyError(f"无法写入密钥文件 {self.path}：{os_reason(e)}") from e
-        self._cache = None
+        self._file.forget()
 
     def create(self, name: str, user: str, scope: str = "all", per_minute: int = DEFAULT_PER_MINUTE) -> tuple[ApiKey, str]:
         """A new key for `user`: its record and the key itself (shown once, never stored)."""

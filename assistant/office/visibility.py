@@ -12,13 +12,12 @@ needs none. The file lives beside the index, like its audit log:
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 from indexer.errors import PolicyQAError, os_reason
 
 from ..search.veil import INTERNAL, PUBLIC
-from .files import save_json
+from .files import FollowedFile, save_json
 
 FORMAT = "policyqa-visibility"
 LABELS = {INTERNAL: "内部", PUBLIC: "公开"}
@@ -42,25 +41,12 @@ class VisibilityFile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._stamp: tuple | None = None
-        self._internal: frozenset[str] = frozenset()
+        self._file = FollowedFile(self.path, _parse, frozenset(), lambda e: VisibilityError(
+            f"无法读取可见范围文件 {self.path}：{os_reason(e)}"))
 
     def internal(self) -> frozenset[str]:
         """The sources (paths in the corpus folder) of the internal documents."""
-        with self._lock:
-            try:
-                st = self.path.stat()
-            except FileNotFoundError:
-                self._stamp, self._internal = None, frozenset()
-                return self._internal
-            except OSError as e:
-                raise VisibilityError(f"无法读取可见范围文件 {self.path}：{os_reason(e)}") from e
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-            if stamp != self._stamp:
-                self._internal = _parse(self.path)
-                self._stamp = stamp
-            return self._internal
+        return self._file.read()
 
     def of(self, source: str) -> str:
         return INTERNAL if source in self.internal() else PUBLIC
