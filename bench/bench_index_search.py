@@ -49,10 +49,7 @@ def chunk_texts(index) -> list[str]:
 
 def second_model_texts(index) -> list[str]:
     rows = index.store.query("SELECT s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row ORDER BY c.row")
-    out = [second.chunk_text(json.loads(p)[-1], t) for p, t in rows]
-    for p, t in rows:
-        out += second.sentence_texts(json.loads(p)[-1], t)
-    return out
+    return second.build_texts([(json.loads(p)[-1], t) for p, t in rows])
 
 
 def main() -> None:

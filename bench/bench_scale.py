@@ -84,9 +84,7 @@ def encoder_texts(index_dir: Path) -> tuple[str, list[str], list[str]]:
     rows = index.store.query("SELECT d.title, s.path, c.text FROM chunks c JOIN sections s ON s.row = c.section_row "
                              "JOIN documents d ON d.row = c.doc_row ORDER BY c.row")
     texts = [embed_text(t, json.loads(p), x) for t, p, x in rows]
-    second_texts = [second.chunk_text(json.loads(p)[-1], x) for _, p, x in rows]
-    for _, p, x in rows:
-        second_texts += second.sentence_texts(json.loads(p)[-1], x)
+    second_texts = second.build_texts([(json.loads(p)[-1], x) for _, p, x in rows])
     model = index.model_name
     index.close()
     return model, texts, second_texts

@@ -54,14 +54,20 @@ class _SecondFiles:
         return len(self.offsets) - 1 - len(self.kept)
 
 
+def _copy_of(first: dict, key, row: int) -> int | None:
+    """The earlier row of the same text (`key`), or None if `row` is the first (then remembered)."""
+    seen = first.setdefault(key, row)
+    return None if seen == row else seen
+
+
 def _first_of_each(missing: list[tuple[int, str]], copies: list[tuple[int, int]]) -> list[tuple[int, str]]:
     """The rows to encode, one per text hash; each other row of a hash goes to `copies` with the
     row it copies."""
     first: dict[str, int] = {}
     kept = []
     for row, h in missing:
-        seen = first.setdefault(h, row)
-        if seen == row:
+        seen = _copy_of(first, h, row)
+        if seen is None:
             kept.append((row, h))
         else:
             copies.append((row, seen))
@@ -250,8 +256,8 @@ class EncodingStage:
             if row in files.kept:
                 continue
             heading = json.loads(path)[-1]
-            seen = first.setdefault((heading, text), row)
-            if seen != row:
+            seen = _copy_of(first, (heading, text), row)
+            if seen is not None:
                 copies.append((row, seen))
                 self._advance(1)
                 continue

@@ -156,3 +156,8 @@ def chunk_text(heading: str, text: str) -> str:
 
 def sentence_texts(heading: str, text: str) -> list[str]:
     return [to_simplified(f"{heading}：{s}") for s in split_sentences(text) if len(s) >= MIN_SENTENCE]
+
+
+def build_texts(chunks: list[tuple[str, str]]) -> list[str]:
+    """What a build encodes for these (heading, text) chunks: each chunk, then all their sentences."""
+    return [chunk_text(h, t) for h, t in chunks] + [x for h, t in chunks for x in sentence_texts(h, t)]
