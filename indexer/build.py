@@ -14,7 +14,7 @@ import os
 import platform
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +34,12 @@ from .reader_process import ReaderProcess
 from .records import ParsedDocument
 from .report import BuildError, BuildReport, BuildStopped, write_problem
 from .tokenize import tokenize
+from .workers import Task
 
 VERSION = "0.1.0"
 # Bump when cleaning, structure or chunking changes what a file turns into.
 PIPELINE_VERSION = 12
+WORDS_BLOCK = 256  # chunks per words task
 BM25_PARAMS = {"k1": 1.2, "b": 0.75}
 Progress = Callable[[str, int, int], None]
 
@@ -192,6 +194,7 @@ class _Builder(EncodingStage):
         self.report = report
         self.files_manifest: dict[str, dict] = {}
         self.rows = {"documents": 0, "sections": 0, "chunks": 0}
+        self.words_todo: list[int] = []  # new chunks still without their BM25 words
         self.second: dict | None = None
         self.citations: dict[str, int] = {}
         self._encoding = [0, 0]
@@ -242,7 +245,8 @@ class _Builder(EncodingStage):
         if not self.files_manifest:
             raise BuildError("没有可索引的文档" + ("：" + "；".join(f"{s.source}（{s.reason}）" for s in self.report.skipped[:5]) if self.report.skipped else ""))
         db.commit()
-        self._encode(db, staging, needs)
+        self._encode(db, staging, needs, also=[self._word_tasks(db)])
+        db.commit()  # the words
         self._write_bm25(db, staging)
         self._count(db)
         self.citations = _citations(db)
@@ -323,14 +327,13 @@ class _Builder(EncodingStage):
         for ch in chunks:
             text_for_model = embed_text(m.headline or m.title, paths[ch.section_key], ch.text)
             row, digest = self._next("chunks"), self._hash(text_for_model)
-            with self.report.timed("words"):
-                words = " ".join(tokenize(text_for_model))
-            db.execute(
+            db.execute(  # its words come later, on the encoders' workers (_word_tasks)
                 "INSERT INTO chunks (row, doc_row, section_row, start, end, text, tokens, embed_hash)"
                 " VALUES (?,?,?,?,?,?,?,?)",
-                (row, doc_row, section_rows[ch.section_key], ch.start, ch.end, ch.text, words, digest),
+                (row, doc_row, section_rows[ch.section_key], ch.start, ch.end, ch.text, None, digest),
             )
             needs.append((row, digest))
+            self.words_todo.append(row)
         self.files_manifest[f.source] = {"sha256": f.sha256, "doc_id": doc_id, "title": m.title,
                                          "sections": len(doc.sections), "chunks": len(chunks)}
         warning = "；".join(w.reason for w in self.report.warnings if w.source == f.source)
@@ -366,6 +369,18 @@ class _Builder(EncodingStage):
         if warning:
             self.files_manifest[f.source]["warning"] = warning
             self.report.warnings.append(SkippedFile(f.source, warning, f.sha256))
+
+    def _word_tasks(self, db) -> Iterator[Task]:
+        """The BM25 words of the new chunks, in blocks for the encoders' workers: jieba then runs
+        beside the models instead of before them, with a core idle."""
+        for i in range(0, len(self.words_todo), WORDS_BLOCK):
+            rows = self.words_todo[i:i + WORDS_BLOCK]
+            texts = self._embed_texts(db, rows)
+
+            def done(words: list[str], rows=rows) -> None:
+                db.executemany("UPDATE chunks SET tokens = ? WHERE row = ?", zip(words, rows))
+
+            yield Task("words", lambda texts=texts: [" ".join(tokenize(t)) for t in texts], done)
 
     def _hash(self, text: str) -> str:
         return hashlib.sha1(f"{self.model}\n{text}".encode()).hexdigest()

@@ -122,10 +122,10 @@ class EncodingStage:
         self.report.repaired += len(bad)
         return {h: row for h, row in rows.items() if row not in bad}, old
 
-    def _encode(self, db, staging: Path, needs: list[tuple[int, str]]) -> None:
+    def _encode(self, db, staging: Path, needs: list[tuple[int, str]], also: list[Iterator[Task]] = ()) -> None:
         """Both models' vectors for the chunks that have none yet, then their FAISS indexes. When
-        the m3e runtime can run one-thread sessions, blocks of both models share one-thread
-        workers (indexer/workers.py); otherwise one model runs after the other."""
+        the m3e runtime can run one-thread sessions, blocks of both models, and the tasks of
+        `also`, share one-thread workers (indexer/workers.py); otherwise one runs after the other."""
         dense, dense_todo = self._dense_start(staging, needs)
         use = self._second_start(db, staging, needs)
         pooled = not dense_todo or hasattr(self._embedder(), "single_threaded")
@@ -138,6 +138,7 @@ class EncodingStage:
         streams = [self._dense_tasks(db, dense, _first_of_each(dense_todo, dense_copies), pooled)]
         if use is not None:
             streams.append(self._second_tasks(db, use, pooled, second_copies))
+        streams += also
         self._advance(len(dense_copies))
         with self.report.timed("encode"):
             workers.run(streams, second.WORKERS if pooled else 1, self.report.stages)
@@ -249,7 +250,7 @@ class EncodingStage:
     def _second_tasks(self, db, files: _SecondFiles, pooled: bool, copies: list[tuple[int, int]]) -> Iterator[Task]:
         """Blocks of chunks without second-model vectors, longest first, each with its sentences;
         a chunk of the same heading and text as an earlier one goes to `copies` instead."""
-        block: list[tuple[int, str, list[str]]] = []
+        block: list[tuple[int, str, str]] = []  # row, heading, text
         size = _block_size(files.todo, SECOND_BLOCK) if pooled else SECOND_BLOCK_ALONE
         first: dict[tuple[str, str], int] = {}
         for row, path, text in self._chunk_texts(db, longest_first=True):
@@ -261,7 +262,7 @@ class EncodingStage:
                 copies.append((row, seen))
                 self._advance(1)
                 continue
-            block.append((row, second.chunk_text(heading, text), second.sentence_texts(heading, text)))
+            block.append((row, heading, text))
             if len(block) >= size:
                 yield self._second_task(files, block, pooled)
                 block = []
@@ -269,23 +270,16 @@ class EncodingStage:
             yield self._second_task(files, block, pooled)
 
     def _second_task(self, files: _SecondFiles, block, pooled: bool) -> Task:
-        texts = [t for _, t, _ in block] + [t for _, _, ts in block for t in ts]
-        unique = list(dict.fromkeys(texts))  # a text repeated in the block is encoded once
-        where = {t: i for i, t in enumerate(unique)}
-        order = np.array([where[t] for t in texts], dtype=np.int64)
         threads = 1 if pooled else second.WORKERS
 
         def done(encoded) -> None:
-            both = encoded[order]
-            files.chunks[[row for row, _, _ in block]] = both[:len(block)]
-            encoded = both[len(block):].astype(np.float16)
-            at = 0
-            for row, _, ts in block:
-                files.sentences[files.offsets[row]:files.offsets[row] + len(ts)] = encoded[at:at + len(ts)]
-                at += len(ts)
+            chunk_vectors, sentence_vectors = encoded
+            files.chunks[[row for row, _, _ in block]] = chunk_vectors
+            for (row, _, _), theirs in zip(block, sentence_vectors):
+                files.sentences[files.offsets[row]:files.offsets[row] + len(theirs)] = theirs.astype(np.float16)
             self._advance(len(block))
 
-        return Task("second", lambda: second.encode(unique, workers=threads), done)
+        return Task("second", lambda: second.encode_chunks([(h, t) for _, h, t in block], workers=threads), done)
 
     def _second_finish(self, staging: Path, files: _SecondFiles) -> dict:
         files.chunks.flush()

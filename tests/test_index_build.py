@@ -62,6 +62,26 @@ def test_changed_file_reembeds_only_that_file(mini_corpus, tmp_path):
     assert report.chunks == first.chunks + 1
 
 
+def test_every_chunk_has_its_bm25_words_after_a_build_and_an_update(mini_corpus, tmp_path):
+    import sqlite3
+
+    from indexer.tokenize import tokenize
+
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
+    doc = mini_corpus / "2024-乙县教育工作要点.txt"
+    doc.write_text(doc.read_text(encoding="utf-8") + "（二）推进职业教育。深化产教融合。\n", encoding="utf-8")
+    build_index(mini_corpus, index_dir, embedder=FakeEmbedder())  # one file new, one copied
+    con = sqlite3.connect(index_dir / store.DB)
+    rows = con.execute("SELECT c.tokens, c.text, d.title FROM chunks c JOIN documents d ON d.row = c.doc_row").fetchall()
+    con.close()
+    assert rows and all(tokens for tokens, _, _ in rows)
+    assert any("产教" in tokens.split() or "融合" in tokens.split() for tokens, _, _ in rows)
+    for tokens, text, title in rows:  # each chunk's own words, not another's
+        own = set(tokenize(text))
+        assert len(own & set(tokens.split())) >= 0.8 * len(own), (title, text)
+
+
 def test_added_and_deleted_files(mini_corpus, tmp_path):
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=FakeEmbedder())
