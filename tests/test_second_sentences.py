@@ -70,3 +70,14 @@ def test_encode_chunks_gives_what_encode_gives_each_text(monkeypatch):
 
 def test_an_unknown_backend_is_not_supported():
     assert not second_sentences.supported(type("Other", (), {"w1": []})())
+
+
+def test_kept_token_rows_are_the_rows_computed_for_each_call(float32_backend):
+    rows = second_sentences.TokenRows(float32_backend, limit=40)
+    first = np.array([5, 9, 5, 1200, 9], dtype=np.int64)
+    np.testing.assert_array_equal(rows.take(first), second_sentences._embedded(float32_backend, first))
+    assert rows.count == 3  # each distinct token once
+    more = np.arange(2, 60, dtype=np.int64)  # past the limit: the kept rows start again
+    np.testing.assert_allclose(rows.take(more), second_sentences._embedded(float32_backend, more), atol=1e-6)
+    assert rows.count <= 40
+    np.testing.assert_allclose(rows.take(first), second_sentences._embedded(float32_backend, first), atol=1e-6)
