@@ -151,6 +151,7 @@ def test_second_model_start_up_cache_survives_a_damaged_file(tmp_path, monkeypat
 
     monkeypatch.setenv("POLICYQA_CACHE", str(tmp_path))
     model = second._load(USE)
+    port_ids = second.port_tokenizer().encode("老师入党")  # the tokenizer without the sentencepiece library
     cached = sorted(p for p in (tmp_path / "use").iterdir() if p.is_file())  # int8 matrices: a folder
     assert [p.name.rsplit("-", 1)[-1] for p in cached] == ["sp.model.cache", "weights.npz.cache"]
     expected = model.encode(["老师入党"])
@@ -158,4 +159,5 @@ def test_second_model_start_up_cache_survives_a_damaged_file(tmp_path, monkeypat
         p.write_bytes(b"not what it was")
     again = second._load(USE)
     np.testing.assert_allclose(again.encode(["老师入党"]), expected, atol=1e-6)
+    assert second.port_tokenizer().encode("老师入党") == port_ids
     assert all(p.stat().st_size > 1000 for p in cached)  # rewritten
